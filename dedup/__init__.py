@@ -1,0 +1,1 @@
+"""Deduplication stages (exact, CCNet line dedup, MinHash): see issue 5."""

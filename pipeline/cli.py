@@ -1,0 +1,104 @@
+"""`python -m pipeline run stages.yaml [--input ...] [--output DIR] [--address ADDR]` and `... stages`.
+
+The CLI takes the YAML path plus run-level flags only; everything about the recipe is in the YAML.
+Exit codes: 0 done, 1 some input file failed or the counts do not add up, 2 config or usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+
+from pipeline.config import ConfigError, RunOptions, load
+from pipeline.registry import REGISTRY
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except ConfigError as e:
+        print(f"config error: {e}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pipeline", description="CommonCrawl to pretraining data, on Ray.")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="run the stages of a config over the input files")
+    run.add_argument("config", help="stages.yaml")
+    run.add_argument("--input", nargs="+", metavar="PATH_OR_GLOB", help="override 'input' of the config")
+    run.add_argument("--output", metavar="DIR", help="override 'output' of the config (local folder or s3://)")
+    run.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else an embedded local Ray)")
+    run.add_argument("--num-cpus", type=int, help="CPUs for the embedded local Ray (default: all)")
+    run.set_defaults(func=_cmd_run)
+    check = sub.add_parser("check", help="validate a config and list its input files, without running")
+    check.add_argument("config")
+    check.add_argument("--input", nargs="+", metavar="PATH_OR_GLOB")
+    check.set_defaults(func=_cmd_check)
+    stages = sub.add_parser("stages", help="list the registered stages with their config fields and defaults")
+    stages.set_defaults(func=_cmd_stages)
+    return parser
+
+
+def _load_with_overrides(args) -> "PipelineConfig":  # noqa: F821
+    config = load(args.config)
+    return config.with_overrides(input=tuple(args.input) if args.input else None, output=getattr(args, "output", None))
+
+
+def _cmd_run(args) -> int:
+    from pipeline.engine import run
+
+    config = _load_with_overrides(args)
+    result = run(config, address=args.address, num_cpus=args.num_cpus)
+    totals = result.report["totals"]
+    print(
+        f"done: {totals['records_read']} records read, {totals['kept']} kept, "
+        f"{sum(totals['dropped'].values())} dropped, {sum(totals['errors'].values())} errors; "
+        f"report: {config.options.output}/report.md"
+    )
+    for path, error in result.failed:
+        print(f"FAILED (not committed, a re-run retries it): {path}: {error}", file=sys.stderr)
+    if not result.report["conservation"]["ok"]:
+        print("conservation check failed: " + "; ".join(result.report["conservation"]["problems"]), file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def _cmd_check(args) -> int:
+    from pipeline.inputs import expand_inputs
+
+    config = _load_with_overrides(args)
+    files = expand_inputs(config.options.input, config.options.paths_base_url)
+    print(f"{args.config}: valid; {len(config.stages)} stages: {', '.join(s.name for s in config.stages)}")
+    print(
+        f"{len(files)} input files" + "".join(f"\n  {f}" for f in files[:20]) + ("\n  ..." if len(files) > 20 else "")
+    )
+    return 0
+
+
+def _cmd_stages(args) -> int:
+    print("run-level keys (top of stages.yaml):")
+    _print_fields(RunOptions)
+    for name in REGISTRY.names():
+        entry = REGISTRY.get(name)
+        print(f"\n{name} ({entry.kind}): {entry.doc}")
+        _print_fields(entry.config_cls)
+    return 0
+
+
+def _print_fields(cls) -> None:
+    for f in dataclasses.fields(cls):
+        meta = f.metadata
+        bounds = []
+        if meta.get("ge") is not None:
+            bounds.append(f">= {meta['ge']}")
+        if meta.get("le") is not None:
+            bounds.append(f"<= {meta['le']}")
+        if meta.get("choices"):
+            bounds.append("one of " + ", ".join(map(str, meta["choices"])))
+        extra = f" [{'; '.join(bounds)}]" if bounds else ""
+        default = list(f.default) if isinstance(f.default, tuple) else f.default
+        print(f"  {f.name}: {default!r}{extra}  # {meta.get('help', '')}")

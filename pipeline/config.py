@@ -1,0 +1,207 @@
+"""Load and validate `stages.yaml` before any work starts.
+
+The file is safe-loaded into a YAML node tree so every error can name the file and line:
+
+    stages.yaml:14: stage 'language': unknown key 'min_scor'; valid keys: languages, min_score, model_path
+
+Top-level keys are the fields of `RunOptions` plus `stages`, a list run in order; each item is
+`{stage: NAME, <field>: <value>, ...}` where every other key is a field of that stage's config dataclass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.registry import REGISTRY, param
+
+
+class ConfigError(Exception):
+    """A problem in stages.yaml or on the command line; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    input: tuple[str, ...] = param(
+        (), "input files: paths, globs, s3://, https://, or CommonCrawl warc.paths(.gz) lists"
+    )
+    output: str = param("out", "output folder (local path or s3://)")
+    paths_base_url: str = param("https://data.commoncrawl.org/", "prefix for relative entries of warc.paths lists")
+    batch_size: int = param(256, "records per batch through the per-document stages", ge=1, le=100_000)
+    max_batch_mb: int = param(64, "flush a batch early once its payloads reach this many MB (bounds memory)", ge=1)
+    drop_samples_per_reason: int = param(20, "dropped documents kept as samples, per reason and input file", ge=0)
+    max_retries: int = param(3, "times Ray re-runs a file whose worker died (SIGKILL, OOM, lost node)", ge=0)
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    name: str
+    config: Any
+    line: int
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    options: RunOptions
+    stages: tuple[StageSpec, ...]
+    path: str
+
+    def with_overrides(self, **overrides) -> PipelineConfig:
+        given = {k: v for k, v in overrides.items() if v is not None}
+        options = dataclasses.replace(self.options, **given)
+        return dataclasses.replace(self, options=options)
+
+    def fingerprint(self) -> str:
+        """Hash of everything that decides the output (not where it goes): a resumed run must match it."""
+        payload = {
+            "stages": [{"stage": s.name, **dataclasses.asdict(s.config)} for s in self.stages],
+            "batch_size": self.options.batch_size,
+            "drop_samples_per_reason": self.options.drop_samples_per_reason,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def load(path: str | Path) -> PipelineConfig:
+    path = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read config: {e.strerror}") from None
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(f"{path}:1: the top level must be a mapping with a 'stages' list")
+    try:
+        return _parse_root(root, path)
+    except ValueError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def _parse_root(root: yaml.MappingNode, path: str) -> PipelineConfig:
+    items = _mapping_items(root, path)
+    stages_item = items.pop("stages", None)
+    if stages_item is None:
+        raise ConfigError(f"{path}:1: missing 'stages' (a list of {{stage: NAME, ...}})")
+    options = build_config(RunOptions, items, path, "top level")
+    stages = _parse_stages(stages_item[1], path)
+    return PipelineConfig(options=options, stages=stages, path=path)
+
+
+def _parse_stages(node: yaml.Node, path: str) -> tuple[StageSpec, ...]:
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        raise ConfigError(f"{path}:{_line(node)}: 'stages' must be a non-empty list")
+    specs = []
+    for item in node.value:
+        if not isinstance(item, yaml.MappingNode):
+            raise ConfigError(f"{path}:{_line(item)}: each stage must be a mapping like {{stage: extract}}")
+        fields = _mapping_items(item, path)
+        name_item = fields.pop("stage", None)
+        if name_item is None:
+            raise ConfigError(f"{path}:{_line(item)}: stage entry has no 'stage' key")
+        name = _scalar(name_item[1])
+        if name not in REGISTRY:
+            raise ConfigError(
+                f"{path}:{_line(name_item[1])}: unknown stage {name!r}; valid stages: {', '.join(REGISTRY.names())}"
+            )
+        entry = REGISTRY.get(name)
+        config = build_config(entry.config_cls, fields, path, f"stage {name!r}")
+        specs.append(StageSpec(name=name, config=config, line=_line(item)))
+    _check_order(specs, path)
+    return tuple(specs)
+
+
+def _check_order(specs: list[StageSpec], path: str) -> None:
+    sources = [i for i, s in enumerate(specs) if REGISTRY.get(s.name).kind == "source"]
+    if sources != [0]:
+        line = specs[sources[1]].line if len(sources) > 1 else specs[0].line
+        raise ConfigError(f"{path}:{line}: the first stage, and only it, must be a source stage (read)")
+    seen = set()
+    for spec in specs:
+        if spec.name in seen:
+            raise ConfigError(f"{path}:{spec.line}: stage {spec.name!r} appears twice")
+        seen.add(spec.name)
+
+
+def build_config(cls: type, fields: dict[str, tuple[int, yaml.Node]], path: str, where: str):
+    """Build `cls(**fields)` after checking every key, type and range; errors name the file and line."""
+    hints = typing.get_type_hints(cls)
+    valid = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, (line, node) in fields.items():
+        if key not in valid:
+            raise ConfigError(f"{path}:{line}: {where}: unknown key {key!r}; valid keys: {', '.join(valid) or 'none'}")
+        field = next(f for f in dataclasses.fields(cls) if f.name == key)
+        try:
+            kwargs[key] = check_value(_to_python(node), hints[key], field.metadata)
+        except ValueError as e:
+            raise ConfigError(f"{path}:{line}: {where}: {key}: {e}") from None
+    return cls(**kwargs)
+
+
+def check_value(value: Any, hint: Any, meta: typing.Mapping) -> Any:
+    value = _check_type(value, hint)
+    choices = meta.get("choices")
+    if choices and value not in choices:
+        raise ValueError(f"{value!r} is not one of {', '.join(map(repr, choices))}")
+    lo, hi = meta.get("ge"), meta.get("le")
+    if lo is not None and value < lo or hi is not None and value > hi:
+        raise ValueError(
+            f"{value!r} is out of range [{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+        )
+    return value
+
+
+def _check_type(value: Any, hint: Any) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        return _check_type(value, next(a for a in args if a is not type(None)))
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            value = [value]  # a single item where a list is expected is a list of one
+        return tuple(_check_type(v, args[0]) for v in value)
+    expected = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}[hint]
+    if not isinstance(value, expected) or (hint is not bool and isinstance(value, bool)):
+        raise ValueError(f"expected {hint.__name__}, got {type(value).__name__} {value!r}")
+    return float(value) if hint is float else value
+
+
+def _mapping_items(node: yaml.MappingNode, path: str) -> dict[str, tuple[int, yaml.Node]]:
+    items: dict[str, tuple[int, yaml.Node]] = {}
+    for key_node, value_node in node.value:
+        key = _scalar(key_node)
+        if key in items:
+            raise ConfigError(f"{path}:{_line(key_node)}: key {key!r} is given twice")
+        items[key] = (_line(key_node), value_node)
+    return items
+
+
+def _to_python(node: yaml.Node) -> Any:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as e:
+        raise ValueError(f"unsupported YAML value: {getattr(e, 'problem', e)}") from None
+    finally:
+        loader.dispose()
+
+
+def _scalar(node: yaml.Node) -> str:
+    return str(_to_python(node))
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1

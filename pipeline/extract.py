@@ -1,0 +1,109 @@
+"""`extract`: main text from HTML with trafilatura, FineWeb's settings, one time limit per document.
+
+Deterministic on purpose: trafilatura's `deduplicate=True` keeps an LRU cache across documents, so a
+paragraph's fate depends on what the worker saw before (DESIGN.md invariant 3); we never turn it on.
+Drops: `extract.no_text` (nothing left: boilerplate-only pages), `extract.timeout`, `extract.error`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from pipeline.batch import set_column, with_drop_reasons
+from pipeline.registry import param, register
+from pipeline.timelimit import TimeLimitExceeded, time_limit
+
+log = logging.getLogger(__name__)
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    timeout_s: float = param(1.0, "wall-clock limit per document, seconds (datatrove's default)", ge=0.001)
+    favor_precision: bool = param(True, "trafilatura favor_precision: less text, less boilerplate (FineWeb)")
+    include_comments: bool = param(False, "keep user comments (FineWeb: no)")
+    include_tables: bool = param(True, "keep table text (trafilatura default)")
+
+
+@register("extract", ExtractConfig)
+class TrafilaturaExtractor:
+    """Extract the main text of HTML pages with trafilatura; WET records pass through unchanged."""
+
+    def __init__(self, cfg: ExtractConfig):
+        import trafilatura  # heavy import, done once per worker task
+
+        self.cfg = cfg
+        self._extract = trafilatura.extract
+        self._warned = False
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        htmls = batch.column("html").to_pylist()
+        charsets = batch.column("charset").to_pylist()
+        texts = batch.column("text").to_pylist()
+        reasons: list[str | None] = [None] * batch.num_rows
+        for i, body in enumerate(htmls):
+            if body is None:
+                continue  # WET text, already plain
+            texts[i], reasons[i] = self._one(body, charsets[i])
+        batch = set_column(batch, "text", pa.array(texts, type=pa.large_string()))
+        batch = set_column(batch, "html", pa.nulls(batch.num_rows, pa.large_binary()))  # free the HTML early
+        return with_drop_reasons(batch, reasons)
+
+    def _one(self, body: bytes, charset: str | None) -> tuple[str | None, str | None]:
+        html = decode_html(body, charset)
+        try:
+            with time_limit(self.cfg.timeout_s):
+                text = self._extract(
+                    html,
+                    favor_precision=self.cfg.favor_precision,
+                    include_comments=self.cfg.include_comments,
+                    include_tables=self.cfg.include_tables,
+                    deduplicate=False,
+                )
+        except TimeLimitExceeded:
+            return None, "extract.timeout"
+        except Exception as e:  # trafilatura/lxml raise many types on hostile markup; the page is dropped
+            if not self._warned:
+                log.warning("extract: %s: %s (warning once per file)", type(e).__name__, e)
+                self._warned = True
+            return None, "extract.error"
+        text = (text or "").strip()
+        return (text, None) if text else (None, "extract.no_text")
+
+
+def decode_html(body: bytes, declared: str | None) -> str:
+    """Bytes to text: the server's charset if it decodes cleanly, then <meta charset>, UTF-8, detection.
+
+    Servers often lie (a cp1252 page served as UTF-8); a strict decode catches the lie and we move on.
+    """
+    for candidate in (declared, _meta_charset(body), "utf-8"):
+        if candidate:
+            try:
+                return body.decode(_python_codec(candidate))
+            except (UnicodeDecodeError, LookupError):
+                continue
+    return _detect_and_decode(body)
+
+
+def _meta_charset(body: bytes) -> str | None:
+    match = _META_CHARSET.search(body[:4096])
+    return match.group(1).decode("ascii", errors="ignore") if match else None
+
+
+def _python_codec(name: str) -> str:
+    name = name.strip().lower()
+    # WHATWG: pages labelled latin-1/ascii are decoded as windows-1252 by every browser.
+    return "cp1252" if name in ("iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii") else name
+
+
+def _detect_and_decode(body: bytes) -> str:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body[:65536]).best()
+    encoding = best.encoding if best is not None else "cp1252"
+    return body.decode(encoding, errors="replace")

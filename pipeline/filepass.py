@@ -1,0 +1,172 @@
+"""One input file through every per-document stage, committed atomically with its stats.
+
+This is the unit of work and of retry (one Ray task each, see engine.py), and it knows nothing of Ray.
+It streams: records are read, batched (`batch_size` records or `max_batch_mb` of payload, whichever
+first), pushed through the stages, and written, so memory does not grow with the file.
+
+Commit order: kept documents, dropped samples, then the stats JSON. The stats file is the commit
+marker: a file whose stats exist is done and is skipped by a re-run; anything else is redone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline import storage
+from pipeline.batch import READ_SCHEMA, doc_bytes, from_rows, output_columns, split_dropped
+from pipeline.config import PipelineConfig
+from pipeline.read import UnsupportedInput
+from pipeline.registry import REGISTRY
+from pipeline.stats import FileStats, StageStats
+
+SAMPLE_TEXT_CHARS = 5000  # a dropped sample shows this much text: enough to judge, small to store
+SAMPLE_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.int64()),
+        ("id", pa.string()),
+        ("url", pa.string()),
+        ("source", pa.string()),
+        ("drop_reason", pa.string()),
+        ("text", pa.large_string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class PartPaths:
+    docs: str
+    dropped: str
+    stats: str
+
+    @classmethod
+    def for_index(cls, output: str, index: int) -> PartPaths:
+        name = f"part-{index:06d}"
+        return cls(
+            docs=storage.join(output, "docs", f"{name}.parquet"),
+            dropped=storage.join(output, "dropped", f"{name}.parquet"),
+            stats=storage.join(output, "stats", f"{name}.json"),
+        )
+
+
+def process_file(file_index: int, path: str, config: PipelineConfig) -> dict:
+    """Run the per-document stages over one input file and commit its outputs. Returns the stats dict."""
+    output = config.options.output
+    fs, _ = storage.filesystem(output)
+    parts = PartPaths.for_index(output, file_index)
+    source_spec, *map_specs = config.stages
+    reader = REGISTRY.get(source_spec.name).build(source_spec.config)
+    stages = [(spec.name, REGISTRY.get(spec.name).build(spec.config)) for spec in map_specs]
+    stats = FileStats(file=path, file_index=file_index)
+    stats.stages = [StageStats(source_spec.name)] + [StageStats(name) for name, _ in stages]
+    out_schema = _output_schema(stages)
+    with contextlib.ExitStack() as stack:
+        docs_out = stack.enter_context(_parquet_writer(fs, stack, parts.docs, out_schema))
+        drops_out = stack.enter_context(_parquet_writer(fs, stack, parts.dropped, SAMPLE_SCHEMA))
+        sink = _Sinks(docs_out, drops_out, config.options.drop_samples_per_reason, out_schema)
+        try:
+            for batch, read_seconds in _batches(reader, path, file_index, config):
+                _run_batch(batch, read_seconds, stages, stats, sink)
+        except UnsupportedInput as e:
+            stats.status, stats.message = "error", str(e)
+    stats.record_types = dict(sorted(reader.record_types.items()))
+    storage.write_json(fs, parts.stats, stats.to_dict())
+    return stats.to_dict()
+
+
+def _parquet_writer(fs, stack: contextlib.ExitStack, final: str, schema: pa.Schema) -> pq.ParquetWriter:
+    """A Parquet writer on a temporary name; the stack renames it to `final` once writer and file are closed."""
+    tmp = stack.enter_context(storage.atomic_path(fs, final))
+    sink = stack.enter_context(fs.open(tmp, "wb"))
+    return pq.ParquetWriter(sink, schema, compression="zstd")
+
+
+class _Sinks:
+    """Kept documents go to one Parquet file; dropped ones to a sample, first N per reason (deterministic)."""
+
+    def __init__(self, docs_out, drops_out, samples_per_reason: int, out_schema: pa.Schema):
+        self.docs_out, self.drops_out = docs_out, drops_out
+        self.samples_per_reason = samples_per_reason
+        self.sampled: dict[str, int] = {}
+        self.out_schema = out_schema
+
+    def keep(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self.docs_out.write_table(output_columns(table).select(self.out_schema.names).cast(self.out_schema))
+
+    def sample_dropped(self, table: pa.Table) -> None:
+        picked = []
+        for i, reason in enumerate(table.column("drop_reason").to_pylist()):
+            if self.sampled.get(reason, 0) < self.samples_per_reason:
+                self.sampled[reason] = self.sampled.get(reason, 0) + 1
+                picked.append(i)
+        if picked:
+            rows = table.take(picked)
+            text = pc.utf8_slice_codeunits(rows.column("text"), 0, SAMPLE_TEXT_CHARS)
+            rows = rows.set_column(rows.column_names.index("text"), "text", text)
+            self.drops_out.write_table(rows.select(SAMPLE_SCHEMA.names).cast(SAMPLE_SCHEMA))
+
+
+def _batches(reader, path: str, file_index: int, config: PipelineConfig):
+    """Group the reader's rows into batches bounded by count and payload bytes; time spent reading rides along."""
+    max_rows, max_bytes = config.options.batch_size, config.options.max_batch_mb << 20
+    rows, size, started = [], 0, time.perf_counter()
+    for row in reader(path, file_index):
+        rows.append(row)
+        size += len(row["html"] or b"") + len(row["text"] or "")
+        if len(rows) >= max_rows or size >= max_bytes:
+            yield from_rows(rows), time.perf_counter() - started
+            rows, size, started = [], 0, time.perf_counter()
+    if rows:
+        yield from_rows(rows), time.perf_counter() - started
+
+
+def _run_batch(batch: pa.Table, read_seconds: float, stages, stats: FileStats, sink: _Sinks) -> None:
+    errors = pc.is_valid(batch.column("error"))
+    for kind in batch.filter(errors).column("error").to_pylist():
+        stats.errors[kind] = stats.errors.get(kind, 0) + 1
+    stats.records_read += batch.num_rows
+    batch = batch.filter(pc.invert(errors))
+    read_stats = stats.stages[0]
+    read_stats.seconds += read_seconds
+    live = _account(batch, read_stats, batch, stats, sink)
+    for (name, stage), stage_stats in zip(stages, stats.stages[1:]):
+        started = time.perf_counter()
+        result = stage(live)
+        stage_stats.seconds += time.perf_counter() - started
+        live = _account(live, stage_stats, result, stats, sink)
+    stats.kept += live.num_rows
+    stats.kept_bytes += doc_bytes(live)
+    sink.keep(live)
+
+
+def _account(before: pa.Table, stage_stats: StageStats, after: pa.Table, stats: FileStats, sink: _Sinks) -> pa.Table:
+    if after.num_rows != before.num_rows:
+        raise RuntimeError(
+            f"stage {stage_stats.name} returned {after.num_rows} rows for {before.num_rows}: "
+            "stages must mark drops in drop_reason, not remove rows"
+        )
+    live, dropped = split_dropped(after)
+    stage_stats.docs_in += before.num_rows
+    stage_stats.docs_out += live.num_rows
+    stage_stats.bytes_in += doc_bytes(before)
+    stage_stats.bytes_out += doc_bytes(live)
+    reasons = dropped.column("drop_reason").to_pylist()
+    stage_stats.count_drops(reasons)
+    for reason in reasons:
+        stats.dropped[reason] = stats.dropped.get(reason, 0) + 1
+    sink.sample_dropped(dropped)
+    return live
+
+
+def _output_schema(stages) -> pa.Schema:
+    """The kept-documents schema: what the stages make of an empty batch (every stage must accept one)."""
+    table = READ_SCHEMA.empty_table()
+    for _, stage in stages:
+        table = stage(table)
+    return output_columns(table).schema

@@ -1,0 +1,93 @@
+"""One registry that maps the stage names used in `stages.yaml` to code.
+
+A stage is registered with `@register("name", ConfigClass)`. What it decorates decides how it runs:
+- a plain function `fn(batch: pa.Table, cfg) -> pa.Table` is stateless;
+- a class `Cls(cfg)` with `__call__(batch) -> pa.Table` holds something costly (a model) and is
+  built once per worker task, never per batch.
+The source stage (`read`) is registered with `kind="source"`: it turns an input path into batches.
+
+Config classes are frozen dataclasses whose fields are declared with `param()`, so that the config
+loader can check types and ranges and `python -m pipeline stages` can print every field with its help.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
+
+import pyarrow as pa
+
+Stage = Callable[[pa.Table], pa.Table]
+StageKind = Literal["source", "map"]
+
+# Modules that register stages; importing them is all it takes (no directory globbing, no sys.path edits).
+STAGE_MODULES = ("pipeline.read", "pipeline.extract", "filters.language")
+
+
+def param(default: Any, help: str, *, ge: float | None = None, le: float | None = None, choices=None):
+    """A config field with its help text (cite the source of a threshold here) and its valid range."""
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("use a tuple for sequence defaults: configs are frozen")
+    meta = {"help": help, "ge": ge, "le": le, "choices": tuple(choices) if choices else None}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class StageEntry:
+    name: str
+    config_cls: type
+    impl: Callable
+    kind: StageKind
+    doc: str
+
+    def build(self, cfg) -> Callable:
+        """Instantiate the stage in the worker: classes load their model here, once."""
+        if isinstance(self.impl, type):
+            return self.impl(cfg)
+        return functools.partial(self.impl, cfg=cfg)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._entries: dict[str, StageEntry] = {}
+
+    def add(self, name: str, config_cls: type, kind: StageKind, impl: Callable) -> None:
+        if name in self._entries:
+            raise ValueError(f"stage name {name!r} is registered twice")
+        if not dataclasses.is_dataclass(config_cls):
+            raise TypeError(f"stage {name!r}: config must be a dataclass, got {config_cls!r}")
+        doc = (impl.__doc__ or "").strip().splitlines()[0] if impl.__doc__ else ""
+        self._entries[name] = StageEntry(name, config_cls, impl, kind, doc)
+
+    def get(self, name: str) -> StageEntry:
+        load_stage_modules()
+        if name not in self._entries:
+            raise KeyError(f"unknown stage {name!r}; available stages: {', '.join(self.names())}")
+        return self._entries[name]
+
+    def names(self) -> list[str]:
+        load_stage_modules()
+        return list(self._entries)
+
+    def __contains__(self, name: str) -> bool:
+        load_stage_modules()
+        return name in self._entries
+
+
+REGISTRY = Registry()
+
+
+def register(name: str, config_cls: type, kind: StageKind = "map"):
+    def decorate(impl):
+        REGISTRY.add(name, config_cls, kind, impl)
+        return impl
+
+    return decorate
+
+
+def load_stage_modules() -> None:
+    for module in STAGE_MODULES:
+        importlib.import_module(module)

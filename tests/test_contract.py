@@ -1,0 +1,61 @@
+"""A contract over the whole registry: every stage builds from defaults, takes an empty batch, keeps the
+schema and the row count, and its config round-trips through YAML."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pyarrow as pa
+import pytest
+import yaml
+
+from pipeline.batch import READ_SCHEMA
+from pipeline.config import load
+from pipeline.registry import REGISTRY
+from tests.conftest import write_config
+
+MAP_STAGES = [n for n in REGISTRY.names() if REGISTRY.get(n).kind == "map"]
+
+
+def _one_doc() -> pa.Table:
+    row = {c: None for c in READ_SCHEMA.names}
+    row.update(doc_id=1, id="<urn:uuid:1>", url="http://example.com/", source="x.warc@0",
+               html=b"<html><body><article><p>" + b"The quick brown fox jumps over the lazy dog. " * 40
+               + b"</p></article></body></html>", content_length=100)
+    return pa.Table.from_pylist([row], schema=READ_SCHEMA)
+
+
+@pytest.mark.parametrize("name", MAP_STAGES)
+def test_stage_takes_empty_batch_and_keeps_schema(name):
+    entry = REGISTRY.get(name)
+    stage = entry.build(entry.config_cls())
+    out = stage(READ_SCHEMA.empty_table())
+    assert out.num_rows == 0
+    assert set(READ_SCHEMA.names) <= set(out.column_names)
+
+
+def test_stages_in_sequence_keep_row_count_and_columns():
+    table = _one_doc()
+    for name in MAP_STAGES:
+        entry = REGISTRY.get(name)
+        out = entry.build(entry.config_cls())(table)
+        assert out.num_rows == table.num_rows, name
+        assert set(table.column_names) <= set(out.column_names), name
+        table = out
+
+
+@pytest.mark.parametrize("name", REGISTRY.names())
+def test_default_config_round_trips_through_yaml(tmp_path, name):
+    cfg = REGISTRY.get(name).config_cls()
+    fields = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()}
+    read = [] if name == "read" else [{"stage": "read"}]
+    text = yaml.safe_dump({"input": ["x"], "stages": read + [{"stage": name, **fields}]})
+    loaded = load(write_config(tmp_path, text))
+    assert loaded.stages[-1].config == cfg
+
+
+def test_registry_rejects_duplicates_and_names_valid_stages():
+    with pytest.raises(ValueError, match="registered twice"):
+        REGISTRY.add("read", REGISTRY.get("read").config_cls, "source", object)
+    with pytest.raises(KeyError, match="available stages: read, extract, language"):
+        REGISTRY.get("nope")
