@@ -71,7 +71,9 @@ def test_cli_reports_config_error_and_writes_nothing(tmp_path):
     out = tmp_path / "out"
     result = subprocess.run(
         [sys.executable, "-m", "pipeline", "run", str(config), "--output", str(out)],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 2
     assert "stages.yaml:9" in result.stderr and "min_score" in result.stderr

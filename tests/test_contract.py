@@ -18,10 +18,17 @@ MAP_STAGES = [n for n in REGISTRY.names() if REGISTRY.get(n).kind == "map"]
 
 
 def _one_doc() -> pa.Table:
-    row = {c: None for c in READ_SCHEMA.names}
-    row.update(doc_id=1, id="<urn:uuid:1>", url="http://example.com/", source="x.warc@0",
-               html=b"<html><body><article><p>" + b"The quick brown fox jumps over the lazy dog. " * 40
-               + b"</p></article></body></html>", content_length=100)
+    row = dict.fromkeys(READ_SCHEMA.names)
+    row.update(
+        doc_id=1,
+        id="<urn:uuid:1>",
+        url="http://example.com/",
+        source="x.warc@0",
+        html=b"<html><body><article><p>"
+        + b"The quick brown fox jumps over the lazy dog. " * 40
+        + b"</p></article></body></html>",
+        content_length=100,
+    )
     return pa.Table.from_pylist([row], schema=READ_SCHEMA)
 
 

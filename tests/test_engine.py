@@ -24,7 +24,9 @@ def run_cli(*args, check=True) -> subprocess.CompletedProcess:
 def test_run_on_real_warcs_writes_docs_samples_and_report(tmp_path):
     out = tmp_path / "out"
     data = shared_data("warc")
-    result = run_cli("run", "stages.yaml", "--input", str(data / "cc"), str(data / "other_crawls"), "--output", str(out))
+    result = run_cli(
+        "run", "stages.yaml", "--input", str(data / "cc"), str(data / "other_crawls"), "--output", str(out)
+    )
     report = json.loads((out / "report.json").read_text())
     totals = report["totals"]
     assert report["conservation"]["ok"]
@@ -41,7 +43,9 @@ def test_run_on_real_warcs_writes_docs_samples_and_report(tmp_path):
     assert "Stages" in (out / "report.md").read_text()
     assert "14 input files: 0 already committed, 14 to process" in result.stdout
 
-    again = run_cli("run", "stages.yaml", "--input", str(data / "cc"), str(data / "other_crawls"), "--output", str(out))
+    again = run_cli(
+        "run", "stages.yaml", "--input", str(data / "cc"), str(data / "other_crawls"), "--output", str(out)
+    )
     assert "14 already committed, 0 to process" in again.stdout
     assert json.loads((out / "report.json").read_text())["totals"] == totals
 
