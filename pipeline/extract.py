@@ -101,9 +101,20 @@ def _python_codec(name: str) -> str:
     return "cp1252" if name in ("iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii") else name
 
 
+# Single-byte Western code pages a detector confuses with each other on short text.
+_LATIN_FAMILY = ("cp125", "windows-125", "iso8859", "iso-8859", "latin", "mac_")
+
+
 def _detect_and_decode(body: bytes) -> str:
+    """No usable declaration: detect. Among Latin single-byte guesses take windows-1252 (the WHATWG default
+    fallback): a detector's cp1250-vs-cp1252 call on a short page is a coin toss that garbles "naïve"."""
     from charset_normalizer import from_bytes
 
     best = from_bytes(body[:65536]).best()
     encoding = best.encoding if best is not None else "cp1252"
+    if encoding.lower().startswith(_LATIN_FAMILY):
+        try:
+            return body.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
     return body.decode(encoding, errors="replace")

@@ -77,26 +77,39 @@ class WarcReader:
 
     def _row(self, record, path: str, file_index: int, ordinal: int) -> dict:
         row = _base_row(record, path, file_index, ordinal)
+        reason = self._check_headers(record)
+        if reason is not None:
+            row["drop_reason"] = reason
+            return row
+        block = record.reader.read()
+        if len(block) < record.content_length:  # the file ends inside this record
+            return _error_row(path, file_index, ordinal, record.stream_pos, "read.truncated")
         if str(record.record_type) == "conversion":
-            row["text"] = record.reader.read().decode("utf-8", errors="replace")
+            row["text"] = block.decode("utf-8", errors="replace")
             row["drop_reason"] = None if row["text"].strip() else "read.empty"
             return row
-        reason = self._check_response(record)
+        record.set_bytes_content(block)
+        reason = self._check_http(record)
         if reason is None:
             body, reason = _decoded_body(record)
-            reason = reason or (
-                "read.empty" if not body.strip() else _sniff_type(record, body, self.cfg.content_types)
-            )
+            reason = reason or ("read.empty" if not body.strip() else _sniff_type(record, body, self.cfg))
             row["html"] = body if reason is None else None
+            row["charset"] = record.http_charset
         row["drop_reason"] = reason
-        row["charset"] = record.http_charset if record.is_http_parsed else None
         return row
 
-    def _check_response(self, record) -> str | None:
-        """Decide from headers alone, before reading the body: a 50 MB image costs nothing."""
+    def _check_headers(self, record) -> str | None:
+        """Decide from the WARC header alone, before reading the block: a 50 MB image costs nothing."""
+        if record.content_length > self.cfg.max_payload_bytes:
+            return "read.too_large"
+        if str(record.record_type) == "conversion":
+            return None
         url = (record.headers.get("WARC-Target-URI") or "").strip("<>").lower()
         if not url.startswith(("http://", "https://")):
             return "read.not_http"  # Heritrix stores DNS lookups as `dns:` response records
+        return None
+
+    def _check_http(self, record) -> str | None:
         try:
             record.parse_http(auto_decode="none")
         except Exception:
@@ -106,8 +119,6 @@ class WarcReader:
         status = record.http_headers.status_code
         if self.cfg.ok_status_only and not (status and 200 <= status < 300):
             return "read.http_status"
-        if record.content_length > self.cfg.max_payload_bytes:
-            return "read.too_large"
         mime = _declared_type(record)
         if mime is not None and mime not in self.cfg.content_types:
             return "read.not_html"
@@ -192,11 +203,11 @@ def _declared_type(record) -> str | None:
     return declared.split(";")[0].strip().lower() if declared else None
 
 
-def _sniff_type(record, body: bytes, content_types: tuple[str, ...]) -> str | None:
+def _sniff_type(record, body: bytes, cfg: ReadConfig) -> str | None:
     """No declared type at all: keep the body only if it starts like an HTML document."""
     if _declared_type(record) is not None:
         return None
-    return None if _SNIFF_HTML.match(body[:2048]) and "text/html" in content_types else "read.not_html"
+    return None if _SNIFF_HTML.match(body[:2048]) and "text/html" in cfg.content_types else "read.not_html"
 
 
 def _reject_unsupported(stream, path: str) -> None:
