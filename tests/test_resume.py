@@ -1,0 +1,127 @@
+"""Kill the run for real (SIGKILL to the driver, or to a worker mid-file), run the same command again, and
+get exactly the output of an uninterrupted run: same kept documents, same report, nothing redone twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pyarrow.parquet as pq
+import pytest
+
+from tests.conftest import FIXTURES, ROOT
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+N_FILES = 24
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("inputs")
+    for i in range(N_FILES):
+        shutil.copy(FIXTURES / "warc" / "mixed.warc.gz", folder / f"crawl-{i:03d}.warc.gz")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def clean_run(inputs, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("clean") / "out"
+    subprocess.run(_command(inputs, out), cwd=ROOT, check=True, capture_output=True)
+    return out
+
+
+def _command(inputs: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "pipeline", "run", "stages.yaml", "--input", str(inputs), "--output", str(out)]
+
+
+def _committed(out: Path) -> int:
+    return len(list((out / "stats").glob("*.json"))) if (out / "stats").exists() else 0
+
+
+def _wait_for(predicate, timeout_s: float = 120.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _stop_leftovers(processes: list[psutil.Process]) -> None:
+    """Ray's processes die with their driver within seconds; kill any of ours still there after 15 s."""
+    _, alive = psutil.wait_procs(processes, timeout=15)
+    for p in alive:
+        p.kill()
+
+
+def _canonical_report(out: Path) -> dict:
+    report = json.loads((out / "report.json").read_text())
+    for stage in report["stages"]:
+        stage.pop("seconds")
+    return report
+
+
+def _assert_same_output(out: Path, clean: Path) -> None:
+    parts = sorted(p.name for p in (clean / "docs").iterdir())
+    assert parts == sorted(p.name for p in (out / "docs").iterdir())
+    for name in parts:  # byte-identical Parquet, part by part
+        assert (out / "docs" / name).read_bytes() == (clean / "docs" / name).read_bytes(), name
+    assert _canonical_report(out) == _canonical_report(clean)
+    assert not list(out.rglob("*.tmp-*")), "temporary files left behind"
+    ids = pq.read_table(out / "docs").column("doc_id").to_pylist()
+    assert len(ids) == len(set(ids)) == 7 * N_FILES
+
+
+def test_sigkill_driver_then_rerun_gives_the_uninterrupted_output(inputs, clean_run, tmp_path):
+    out = tmp_path / "out"
+    driver = subprocess.Popen(_command(inputs, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _wait_for(lambda: _committed(out) >= 3, what="3 committed files")
+    children = psutil.Process(driver.pid).children(recursive=True)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    _stop_leftovers(children)
+    committed_before = {p.name: p.stat().st_mtime_ns for p in (out / "stats").glob("*.json")}
+    assert 3 <= len(committed_before) < N_FILES, "the kill came too late to test anything"
+
+    rerun = subprocess.run(_command(inputs, out), cwd=ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"{len(committed_before)} already committed, {N_FILES - len(committed_before)} to process" in rerun.stdout
+    for name, mtime in committed_before.items():  # committed files were not redone
+        assert (out / "stats" / name).stat().st_mtime_ns == mtime
+    _assert_same_output(out, clean_run)
+
+
+def test_sigkill_worker_mid_file_is_retried_by_ray(inputs, clean_run, tmp_path):
+    out = tmp_path / "out"
+    driver = subprocess.Popen(_command(inputs, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        _wait_for(lambda: _committed(out) >= 1, what="a first committed file")
+        victim = _busy_worker(driver.pid)
+        assert _committed(out) < N_FILES, "the kill came too late to test anything"
+        os.kill(victim.pid, signal.SIGKILL)
+        output, _ = driver.communicate(timeout=300)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 0, output.decode()
+    _assert_same_output(out, clean_run)
+
+
+def _busy_worker(driver_pid: int) -> psutil.Process:
+    """A Ray worker process that is running one of our file tasks right now."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for p in psutil.Process(driver_pid).children(recursive=True):
+            try:
+                if "process_file" in " ".join(p.cmdline()):
+                    return p
+            except psutil.NoSuchProcess:
+                continue
+        time.sleep(0.01)
+    raise AssertionError("no busy worker found")
