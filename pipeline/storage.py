@@ -21,7 +21,11 @@ def open_input(path: str):
     """A buffered binary stream over a local or remote input file (compression is detected by the reader)."""
     if "://" not in path or path.startswith("file://"):
         return open(path.removeprefix("file://"), "rb", buffering=1 << 20)
-    return io.BufferedReader(fsspec.open(path, "rb").open(), buffer_size=1 << 20)
+    fs, remote_path = fsspec.core.url_to_fs(path)
+    # A WARC is read front to back once: for HTTP one streaming GET (block_size=0, no Range requests),
+    # for object stores large ranged reads.
+    block_size = 0 if path.startswith(("http://", "https://")) else 8 << 20
+    return io.BufferedReader(fs.open(remote_path, "rb", block_size=block_size), buffer_size=1 << 20)
 
 
 def filesystem(url: str):
