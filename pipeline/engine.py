@@ -23,6 +23,7 @@ from pipeline.report import write_report
 
 # At most this many tasks per CPU are queued at once: keeps the driver's bookkeeping small on 90,000 files.
 IN_FLIGHT_PER_CPU = 4
+OUTPUT_FOLDERS = ("docs", "dropped", "stats")
 
 
 @dataclass
@@ -43,6 +44,8 @@ def run(config: PipelineConfig, address: str | None = None, num_cpus: int | None
     todo = [(i, f) for i, f in enumerate(files) if not fs.exists(PartPaths.for_index(output, i).stats)]
     echo(f"{len(files)} input files: {len(files) - len(todo)} already committed, {len(todo)} to process")
     failed = _run_tasks(todo, config, address, num_cpus, echo) if todo else []
+    for sub in OUTPUT_FOLDERS:  # every task has finished: no temporary file is still being written
+        storage.remove_leftovers(fs, storage.join(output, sub, "*"))
     report = write_report(fs, output, files, [s.name for s in config.stages], failed)
     return RunResult(report=report, failed=failed)
 
@@ -58,7 +61,7 @@ def _prepare_output(fs, output: str, config: PipelineConfig, files: list[str]) -
                 f"{output} holds a run with a different {what}; resuming into it would mix two runs. "
                 "Use a new --output, or delete the folder to start over."
             )
-    for sub in ("docs", "dropped", "stats"):
+    for sub in OUTPUT_FOLDERS:
         storage.makedirs(fs, storage.join(output, sub))
     if not fs.exists(manifest_path):
         storage.write_json(fs, manifest_path, manifest)

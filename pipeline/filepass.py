@@ -59,6 +59,8 @@ def process_file(file_index: int, path: str, config: PipelineConfig) -> dict:
     output = config.options.output
     fs, _ = storage.filesystem(output)
     parts = PartPaths.for_index(output, file_index)
+    for final in (parts.docs, parts.dropped, parts.stats):
+        storage.remove_leftovers(fs, final)  # Ray re-runs a task only once its previous worker is dead
     source_spec, *map_specs = config.stages
     reader = REGISTRY.get(source_spec.name).build(source_spec.config)
     stages = [(spec.name, REGISTRY.get(spec.name).build(spec.config)) for spec in map_specs]

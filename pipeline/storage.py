@@ -54,6 +54,12 @@ def atomic_path(fs, final: str) -> Iterator[str]:
         raise
 
 
+def remove_leftovers(fs, final: str) -> None:
+    """Delete temporary files a killed attempt left next to `final` (SIGKILL runs no cleanup)."""
+    for leftover in fs.glob(f"{final}.tmp-*"):
+        fs.rm(leftover)
+
+
 def write_json(fs, final: str, obj) -> None:
     with atomic_path(fs, final) as tmp:
         with fs.open(tmp, "w") as f:
