@@ -24,6 +24,7 @@ from pipeline.config import PipelineConfig
 from pipeline.read import UnsupportedInput
 from pipeline.registry import REGISTRY
 from pipeline.stats import FileStats, StageStats
+from pipeline.steps import build_steps, measure
 
 SAMPLE_TEXT_CHARS = 5000  # a dropped sample shows this much text: enough to judge, small to store
 SAMPLE_SCHEMA = pa.schema(
@@ -63,17 +64,17 @@ def process_file(file_index: int, path: str, config: PipelineConfig) -> dict:
         storage.remove_leftovers(fs, final)  # Ray re-runs a task only once its previous worker is dead
     source_spec, *map_specs = config.stages
     reader = REGISTRY.get(source_spec.name).build(source_spec.config)
-    stages = [(spec.name, REGISTRY.get(spec.name).build(spec.config)) for spec in map_specs]
+    steps = build_steps(map_specs)
     stats = FileStats(file=path, file_index=file_index)
-    stats.stages = [StageStats(source_spec.name)] + [StageStats(name) for name, _ in stages]
-    out_schema = _output_schema(stages)
+    stats.stages = [StageStats(spec.name) for spec in config.stages]
+    out_schema = _output_schema(steps)
     with contextlib.ExitStack() as stack:
         docs_out = stack.enter_context(_parquet_writer(fs, stack, parts.docs, out_schema))
         drops_out = stack.enter_context(_parquet_writer(fs, stack, parts.dropped, SAMPLE_SCHEMA))
         sink = _Sinks(docs_out, drops_out, config.options.drop_samples_per_reason, out_schema)
         try:
             for batch, read_seconds in _batches(reader, path, file_index, config):
-                _run_batch(batch, read_seconds, stages, stats, sink)
+                _run_batch(batch, read_seconds, steps, stats, sink)
         except UnsupportedInput as e:
             stats.status, stats.message = "error", str(e)
     stats.record_types = dict(sorted(reader.record_types.items()))
@@ -128,47 +129,42 @@ def _batches(reader, path: str, file_index: int, config: PipelineConfig):
         yield from_rows(rows), time.perf_counter() - started
 
 
-def _run_batch(batch: pa.Table, read_seconds: float, stages, stats: FileStats, sink: _Sinks) -> None:
+def _run_batch(batch: pa.Table, read_seconds: float, steps, stats: FileStats, sink: _Sinks) -> None:
     errors = pc.is_valid(batch.column("error"))
     for kind in batch.filter(errors).column("error").to_pylist():
         stats.errors[kind] = stats.errors.get(kind, 0) + 1
     stats.records_read += batch.num_rows
     batch = batch.filter(pc.invert(errors))
-    read_stats = stats.stages[0]
-    read_stats.seconds += read_seconds
-    live = _account(batch, read_stats, batch, stats, sink)
-    for (name, stage), stage_stats in zip(stages, stats.stages[1:]):
-        started = time.perf_counter()
-        result = stage(live)
-        stage_stats.seconds += time.perf_counter() - started
-        live = _account(live, stage_stats, result, stats, sink)
+    read_stats = measure(stats.stages[0].name, batch, batch, read_seconds)  # the reader set its own drops
+    live = _account(batch, batch, [read_stats], stats, sink)
+    for step in steps:
+        after, step_stats = step(live)
+        live = _account(live, after, step_stats, stats, sink)
     stats.kept += live.num_rows
     stats.kept_bytes += doc_bytes(live)
     sink.keep(live)
 
 
-def _account(before: pa.Table, stage_stats: StageStats, after: pa.Table, stats: FileStats, sink: _Sinks) -> pa.Table:
+def _account(before: pa.Table, after: pa.Table, step_stats: list[StageStats], stats: FileStats, sink) -> pa.Table:
+    """Merge a step's counters into the file's, sample its drops, and return the rows still alive."""
     if after.num_rows != before.num_rows:
         raise RuntimeError(
-            f"stage {stage_stats.name} returned {after.num_rows} rows for {before.num_rows}: "
+            f"stage {step_stats[0].name} returned {after.num_rows} rows for {before.num_rows}: "
             "stages must mark drops in drop_reason, not remove rows"
         )
     live, dropped = split_dropped(after)
-    stage_stats.docs_in += before.num_rows
-    stage_stats.docs_out += live.num_rows
-    stage_stats.bytes_in += doc_bytes(before)
-    stage_stats.bytes_out += doc_bytes(live)
-    reasons = dropped.column("drop_reason").to_pylist()
-    stage_stats.count_drops(reasons)
-    for reason in reasons:
+    by_name = {s.name: s for s in stats.stages}
+    for s in step_stats:
+        by_name[s.name].merge(s)
+    for reason in dropped.column("drop_reason").to_pylist():
         stats.dropped[reason] = stats.dropped.get(reason, 0) + 1
     sink.sample_dropped(dropped)
     return live
 
 
-def _output_schema(stages) -> pa.Schema:
+def _output_schema(steps) -> pa.Schema:
     """The kept-documents schema: what the stages make of an empty batch (every stage must accept one)."""
     table = READ_SCHEMA.empty_table()
-    for _, stage in stages:
-        table = stage(table)
+    for step in steps:
+        table, _ = step(table)
     return output_columns(table).schema

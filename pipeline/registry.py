@@ -4,6 +4,8 @@ A stage is registered with `@register("name", ConfigClass)`. What it decorates d
 - a plain function `fn(batch: pa.Table, cfg) -> pa.Table` is stateless;
 - a class `Cls(cfg)` with `__call__(batch) -> pa.Table` holds something costly (a model) and is
   built once per worker task, never per batch.
+- a heuristic filter `fn(doc: Doc, cfg) -> str | None` registered with kind="filter" judges one document
+  (None = keep, else the rule that dropped it); consecutive filters share one tokenization (filters/chain.py).
 The source stage (`read`) is registered with `kind="source"`: it turns an input path into batches.
 
 Config classes are frozen dataclasses whose fields are declared with `param()`, so that the config
@@ -21,10 +23,18 @@ from typing import Any, Callable, Literal
 import pyarrow as pa
 
 Stage = Callable[[pa.Table], pa.Table]
-StageKind = Literal["source", "map"]
+StageKind = Literal["source", "map", "filter"]
 
 # Modules that register stages; importing them is all it takes (no directory globbing, no sys.path edits).
-STAGE_MODULES = ("pipeline.read", "pipeline.extract", "filters.language")
+STAGE_MODULES = (
+    "pipeline.read",
+    "pipeline.extract",
+    "filters.language",
+    "filters.gopher_repetition",
+    "filters.gopher_quality",
+    "filters.c4_quality",
+    "filters.fineweb_quality",
+)
 
 
 def param(default: Any, help: str, *, ge: float | None = None, le: float | None = None, choices=None):

@@ -10,11 +10,17 @@ import pytest
 import yaml
 
 from pipeline.batch import READ_SCHEMA
-from pipeline.config import load
+from pipeline.config import StageSpec, load
 from pipeline.registry import REGISTRY
+from pipeline.steps import build_steps
 from tests.conftest import write_config
 
-MAP_STAGES = [n for n in REGISTRY.names() if REGISTRY.get(n).kind == "map"]
+MAP_STAGES = [n for n in REGISTRY.names() if REGISTRY.get(n).kind != "source"]
+
+
+def _step(name: str):
+    (step,) = build_steps([StageSpec(name, REGISTRY.get(name).config_cls(), line=1)])
+    return step
 
 
 def _one_doc() -> pa.Table:
@@ -34,19 +40,18 @@ def _one_doc() -> pa.Table:
 
 @pytest.mark.parametrize("name", MAP_STAGES)
 def test_stage_takes_empty_batch_and_keeps_schema(name):
-    entry = REGISTRY.get(name)
-    stage = entry.build(entry.config_cls())
-    out = stage(READ_SCHEMA.empty_table())
+    out, stats = _step(name)(READ_SCHEMA.empty_table())
     assert out.num_rows == 0
+    assert [s.name for s in stats] == [name]
     assert set(READ_SCHEMA.names) <= set(out.column_names)
 
 
 def test_stages_in_sequence_keep_row_count_and_columns():
     table = _one_doc()
     for name in MAP_STAGES:
-        entry = REGISTRY.get(name)
-        out = entry.build(entry.config_cls())(table)
+        out, stats = _step(name)(table)
         assert out.num_rows == table.num_rows, name
+        assert stats[0].docs_in == table.num_rows, name
         assert set(table.column_names) <= set(out.column_names), name
         table = out
 
@@ -64,5 +69,5 @@ def test_default_config_round_trips_through_yaml(tmp_path, name):
 def test_registry_rejects_duplicates_and_names_valid_stages():
     with pytest.raises(ValueError, match="registered twice"):
         REGISTRY.add("read", REGISTRY.get("read").config_cls, "source", object)
-    with pytest.raises(KeyError, match="available stages: read, extract, language"):
+    with pytest.raises(KeyError, match="available stages: read, extract, language, gopher_repetition"):
         REGISTRY.get("nope")

@@ -1,0 +1,60 @@
+"""Consecutive heuristic filters run as one loop over the documents, sharing one `Doc` per document.
+
+A heuristic filter is a pure function `fn(doc: Doc, cfg) -> str | None` (None = keep, else the rule that
+dropped it), registered with kind="filter". The engine hands every run of consecutive filters in
+`stages.yaml` to one `FilterChain`: each document is split into lines/words once, the filters run in
+order and the first reason wins. Each filter still gets its own counters, time and bytes in the report.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import pyarrow as pa
+
+from filters.text import Doc
+from pipeline.batch import set_column, with_drop_reasons
+from pipeline.stats import StageStats
+
+FilterFn = Callable[[Doc, Any], "str | None"]
+
+
+class FilterChain:
+    def __init__(self, members: list[tuple[str, FilterFn, Any]]):
+        self.members = members
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.members]
+
+    def __call__(self, batch: pa.Table) -> tuple[pa.Table, list[StageStats]]:
+        texts = batch.column("text").to_pylist()
+        urls = batch.column("url").to_pylist()
+        stats = [StageStats(name) for name in self.names]
+        reasons: list[str | None] = [None] * len(texts)
+        for i, text in enumerate(texts):
+            doc = Doc(text or "", urls[i])
+            reasons[i] = self._run_one(doc, stats)
+            texts[i] = doc.text
+        batch = set_column(batch, "text", pa.array(texts, type=pa.large_string()))
+        return with_drop_reasons(batch, reasons), stats
+
+    def _run_one(self, doc: Doc, stats: list[StageStats]) -> str | None:
+        size = len(doc.text.encode("utf-8"))
+        for (name, fn, cfg), s in zip(self.members, stats):
+            s.docs_in += 1
+            s.bytes_in += size
+            started = time.perf_counter()
+            text_before = doc.text
+            rule = fn(doc, cfg)
+            s.seconds += time.perf_counter() - started
+            if rule is not None:
+                reason = f"{name}.{rule}"
+                s.dropped[reason] = s.dropped.get(reason, 0) + 1
+                return reason
+            if doc.text is not text_before:
+                size = len(doc.text.encode("utf-8"))
+            s.docs_out += 1
+            s.bytes_out += size
+        return None

@@ -1,0 +1,59 @@
+"""The per-document stages of a config as steps: each step takes the live batch and returns it with drop
+reasons set, plus the counters of the stage(s) it ran.
+
+A map stage (a function or a class over a pyarrow batch) is one step. A run of consecutive heuristic
+filters (kind "filter") is one `FilterChain` step, so each document is tokenized once for all of them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import pyarrow as pa
+
+from filters.chain import FilterChain
+from pipeline.batch import doc_bytes, split_dropped
+from pipeline.config import StageSpec
+from pipeline.registry import REGISTRY
+from pipeline.stats import StageStats
+
+Step = Callable[[pa.Table], tuple[pa.Table, list[StageStats]]]
+
+
+class MapStep:
+    def __init__(self, name: str, stage: Callable[[pa.Table], pa.Table]):
+        self.name, self.stage = name, stage
+
+    def __call__(self, batch: pa.Table) -> tuple[pa.Table, list[StageStats]]:
+        started = time.perf_counter()
+        after = self.stage(batch)
+        return after, [measure(self.name, batch, after, time.perf_counter() - started)]
+
+
+def measure(name: str, before: pa.Table, after: pa.Table, seconds: float) -> StageStats:
+    """A stage's counters from its input batch and its output (the same rows, some now with a drop reason)."""
+    stats = StageStats(name, seconds=seconds)
+    live, dropped = split_dropped(after)
+    stats.docs_in, stats.docs_out = before.num_rows, live.num_rows
+    stats.bytes_in, stats.bytes_out = doc_bytes(before), doc_bytes(live)
+    stats.count_drops(dropped.column("drop_reason").to_pylist())
+    return stats
+
+
+def build_steps(specs: list[StageSpec]) -> list[Step]:
+    """Build every stage once (models load here, in the worker), fusing runs of consecutive filters."""
+    steps: list[Step] = []
+    pending: list = []
+    for spec in specs:
+        entry = REGISTRY.get(spec.name)
+        if entry.kind == "filter":
+            pending.append((spec.name, entry.impl, spec.config))
+            continue
+        if pending:
+            steps.append(FilterChain(pending))
+            pending = []
+        steps.append(MapStep(spec.name, entry.build(spec.config)))
+    if pending:
+        steps.append(FilterChain(pending))
+    return steps
