@@ -1,4 +1,7 @@
-"""`python -m pipeline run stages.yaml [--input ...] [--output DIR] [--address ADDR]` and `... stages`.
+"""`python -m pipeline run stages.yaml [--input ...] [--output DIR] [--address ADDR]`, `... stages`, `... check`.
+
+`python -m pipeline train-quality --positive FILE... --negative FILE... --output MODEL` trains the fastText
+model of the `quality_classifier` stage (the work is in filters/quality_train.py).
 
 The CLI takes the YAML path plus run-level flags only; everything about the recipe is in the YAML.
 Exit codes: 0 done, 1 some input file failed or the counts do not add up, 2 config or usage error.
@@ -41,7 +44,32 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_cmd_check)
     stages = sub.add_parser("stages", help="list the registered stages with their config fields and defaults")
     stages.set_defaults(func=_cmd_stages)
+    _add_train_quality(sub)
     return parser
+
+
+def _add_train_quality(sub) -> None:
+    from filters.quality_train import TrainParams
+
+    d = TrainParams()
+    train = sub.add_parser(
+        "train-quality",
+        help="train a fastText model for the quality_classifier stage (positives vs negatives, deterministic)",
+        description="Inputs: .txt (documents separated by blank lines), .jsonl(.gz) with 'text', .parquet with "
+        "'text'. Holds out a seeded test split and prints its accuracy, precision and recall.",
+    )
+    train.add_argument("--positive", nargs="+", required=True, metavar="FILE", help="documents of the label")
+    train.add_argument("--negative", nargs="+", required=True, metavar="FILE", help="the other documents")
+    train.add_argument("--output", required=True, metavar="MODEL", help="model file to write (.bin, or .ftz)")
+    train.add_argument("--label", default=d.label, help=f"positive label (default {d.label})")
+    train.add_argument("--negative-label", default=d.negative_label, help=f"default {d.negative_label}")
+    train.add_argument("--quantize", action="store_true", help="product-quantize: a small .ftz")
+    for name in ("epoch", "lr", "wordNgrams", "dim", "minCount", "bucket", "seed", "test_frac", "cutoff", "min_chars"):
+        default = getattr(d, name)
+        flag = "--" + name.replace("_", "-")
+        train.add_argument(flag, dest=name, type=type(default), default=default, help=f"default {default}")
+    train.add_argument("--report", metavar="JSON", help="also write the training report (inputs' sha256, metrics)")
+    train.set_defaults(func=_cmd_train_quality)
 
 
 def _load_with_overrides(args) -> "PipelineConfig":  # noqa: F821
@@ -76,6 +104,22 @@ def _cmd_check(args) -> int:
     print(
         f"{len(files)} input files" + "".join(f"\n  {f}" for f in files[:20]) + ("\n  ..." if len(files) > 20 else "")
     )
+    return 0
+
+
+def _cmd_train_quality(args) -> int:
+    import json
+
+    from filters.quality_train import TrainParams, train_quality
+
+    names = [f.name for f in dataclasses.fields(TrainParams)]
+    params = TrainParams(**{n: getattr(args, n) for n in names})
+    report = train_quality(args.positive, args.negative, args.output, params)
+    text = json.dumps(dataclasses.asdict(report), indent=1)
+    if args.report:
+        with open(args.report, "w") as f:
+            f.write(text + "\n")
+    print(text)
     return 0
 
 

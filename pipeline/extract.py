@@ -69,7 +69,7 @@ class TrafilaturaExtractor:
             return None, "extract.timeout"
         except Exception as e:  # trafilatura/lxml raise many types on hostile markup; the page is dropped
             if not self._warned:
-                log.warning("extract: %s: %s (warning once per file)", type(e).__name__, e)
+                log.warning("extract: %s: %s (warned once per worker)", type(e).__name__, e)
                 self._warned = True
             return None, "extract.error"
         text = (text or "").strip()

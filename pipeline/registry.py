@@ -29,6 +29,7 @@ StageKind = Literal["source", "map", "filter"]
 STAGE_MODULES = (
     "pipeline.read",
     "pipeline.extract",
+    "filters.url_filter",
     "filters.language",
     "filters.gopher_repetition",
     "filters.gopher_quality",
@@ -79,8 +80,10 @@ class Registry:
         return self._entries[name]
 
     def names(self) -> list[str]:
+        """Registered names in STAGE_MODULES order (recipe order), whatever order modules were imported in."""
         load_stage_modules()
-        return list(self._entries)
+        order = {module: i for i, module in enumerate(STAGE_MODULES)}
+        return sorted(self._entries, key=lambda n: order.get(self._entries[n].impl.__module__, len(order)))
 
     def __contains__(self, name: str) -> bool:
         load_stage_modules()

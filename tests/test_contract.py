@@ -69,5 +69,5 @@ def test_default_config_round_trips_through_yaml(tmp_path, name):
 def test_registry_rejects_duplicates_and_names_valid_stages():
     with pytest.raises(ValueError, match="registered twice"):
         REGISTRY.add("read", REGISTRY.get("read").config_cls, "source", object)
-    with pytest.raises(KeyError, match="available stages: read, extract, language, gopher_repetition"):
+    with pytest.raises(KeyError, match="available stages: read, extract, url_filter, language, gopher_repetition"):
         REGISTRY.get("nope")

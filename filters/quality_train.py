@@ -1,0 +1,211 @@
+"""Train the `quality_classifier` model: fastText supervised, positives vs negatives, deterministic.
+
+`python -m pipeline train-quality --positive FILE... --negative FILE... --output MODEL.bin` (pipeline/cli.py)
+calls `train_quality` here. Input files hold documents:
+- `.txt`: one document per block of lines separated by a blank line (a one-line-per-document file
+  works if its documents are separated by blank lines);
+- `.jsonl` / `.jsonl.gz`: one JSON object per line with a `text` field (and an optional `group`);
+- `.parquet`: a `text` column (and an optional `group` column).
+Documents that share a `group` (sections of one article, say) go to the same side of the train/test
+split, so the held-out numbers are not inflated by near-copies; without one, each document is its own group.
+
+Deterministic: documents are split and shuffled with `seed`, fastText trains on one thread with the same
+seed, so the same inputs and flags give the same model (tests/test_quality_classifier.py checks it).
+`--quantize` writes a product-quantized `.ftz` (fastText's `quantize(retrain=True)`): MBs, not hundreds.
+Held-out metrics are for the positive label at 0.5 (argmax) and at the stage's default 0.25.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from filters.quality_classifier import full_label, label_scores, one_line
+
+STAGE_MIN_SCORE = 0.25  # the stage's default threshold (RedPajama-v1); reported next to argmax
+
+
+@dataclass(frozen=True)
+class Doc:
+    text: str
+    group: str
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    label: str = "wiki"
+    negative_label: str = "cc"
+    epoch: int = 5  # fastText supervised default
+    lr: float = 0.1  # fastText supervised default
+    wordNgrams: int = 2  # word bigrams, as CCNet-era and DCLM fastText quality models
+    dim: int = 64
+    minCount: int = 2
+    bucket: int = 200_000  # hashed n-gram rows; 2M (the default) makes a 500 MB .bin
+    seed: int = 0
+    test_frac: float = 0.1
+    quantize: bool = False
+    cutoff: int = 50_000  # rows kept by --quantize (fastText's quantize cutoff)
+    min_chars: int = 200  # shorter documents are skipped: headings and menus carry no signal
+
+
+@dataclass
+class TrainReport:
+    params: dict
+    inputs: dict = field(default_factory=dict)  # path -> sha256
+    counts: dict = field(default_factory=dict)
+    held_out: dict = field(default_factory=dict)
+    output: str = ""
+    output_bytes: int = 0
+
+
+def read_documents(path: str | Path, min_chars: int = 0) -> list[Doc]:
+    """Documents of one input file (format by suffix, see the module docstring), in file order."""
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith((".jsonl", ".jsonl.gz")):
+        rows = _jsonl_rows(path)
+    elif name.endswith(".parquet"):
+        rows = _parquet_rows(path)
+    elif name.endswith(".txt"):
+        rows = ({"text": block} for block in _blocks(path.read_text(encoding="utf-8")))
+    else:
+        raise ValueError(f"train-quality: unsupported input {path} (use .txt, .jsonl, .jsonl.gz or .parquet)")
+    docs = []
+    for i, row in enumerate(rows):
+        text = row.get("text") or ""
+        if len(text.strip()) >= min_chars:
+            docs.append(Doc(text, str(row.get("group") or f"{path.name}#{i}")))
+    return docs
+
+
+def _blocks(content: str) -> list[str]:
+    blocks, current = [], []
+    for line in content.splitlines():
+        if line.strip():
+            current.append(line)
+        elif current:
+            blocks.append("\n".join(current))
+            current = []
+    if current:
+        blocks.append("\n".join(current))
+    return blocks
+
+
+def _jsonl_rows(path: Path):
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _parquet_rows(path: Path):
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    if "text" not in table.column_names:
+        raise ValueError(f"train-quality: {path} has no 'text' column (columns: {', '.join(table.column_names)})")
+    columns = ["text"] + (["group"] if "group" in table.column_names else [])
+    return iter(table.select(columns).to_pylist())
+
+
+def split_train_test(docs: list[Doc], test_frac: float, seed: int) -> tuple[list[Doc], list[Doc]]:
+    """Seeded split by group: about `test_frac` of the groups (and so of the documents) are held out."""
+    groups = sorted({d.group for d in docs})
+    random.Random(seed).shuffle(groups)
+    held = set(groups[: round(len(groups) * test_frac)])
+    return [d for d in docs if d.group not in held], [d for d in docs if d.group in held]
+
+
+def write_training_file(path: Path, labelled: list[tuple[str, Doc]], seed: int) -> None:
+    """fastText's input: `__label__x text` per line, shuffled with `seed` (SGD sees classes interleaved)."""
+    lines = [f"{label} {one_line(doc.text)}" for label, doc in labelled]
+    random.Random(seed).shuffle(lines)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def train_model(train_file: Path, params: TrainParams):
+    import fasttext
+
+    model = fasttext.train_supervised(
+        input=str(train_file),
+        epoch=params.epoch,
+        lr=params.lr,
+        wordNgrams=params.wordNgrams,
+        dim=params.dim,
+        minCount=params.minCount,
+        bucket=params.bucket,
+        seed=params.seed,
+        thread=1,  # more threads make fastText's SGD order (and so the model) non-deterministic
+        verbose=0,
+    )
+    if params.quantize:
+        model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=params.cutoff, thread=1, verbose=0)
+    return model
+
+
+def held_out_metrics(model, positives: list[Doc], negatives: list[Doc], label: str) -> dict:
+    """Accuracy, precision and recall of the positive label on held-out documents, at 0.5 and 0.25."""
+    scores = label_scores(model, [one_line(d.text) for d in positives + negatives], full_label(label))
+    truth = [True] * len(positives) + [False] * len(negatives)
+    return {f"at_{t}": _confusion(scores, truth, t) for t in (0.5, STAGE_MIN_SCORE)}
+
+
+def _confusion(scores: list[float], truth: list[bool], threshold: float) -> dict:
+    pred = [s >= threshold for s in scores]
+    tp = sum(p and t for p, t in zip(pred, truth))
+    fp = sum(p and not t for p, t in zip(pred, truth))
+    fn = sum(t and not p for p, t in zip(pred, truth))
+    correct = sum(p == t for p, t in zip(pred, truth))
+    return {
+        "n": len(truth),
+        "accuracy": round(correct / len(truth), 4) if truth else 0.0,
+        "precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
+        "recall": round(tp / (tp + fn), 4) if tp + fn else 0.0,
+    }
+
+
+def load_split(paths: list[str], params: TrainParams) -> tuple[list[Doc], list[Doc]]:
+    """All documents of some input files, split into (train, held-out) by the seeded group split."""
+    docs = [d for p in paths for d in read_documents(p, params.min_chars)]
+    if not docs:
+        raise ValueError(f"train-quality: no document of at least {params.min_chars} chars in {', '.join(paths)}")
+    return split_train_test(docs, params.test_frac, params.seed)
+
+
+def train_quality(positive: list[str], negative: list[str], output: str, params: TrainParams) -> TrainReport:
+    """Read, split, train, save, evaluate. The CLI's `train-quality` is this function plus printing."""
+    pos_train, pos_test = load_split(positive, params)
+    neg_train, neg_test = load_split(negative, params)
+    pos_label, neg_label = full_label(params.label), full_label(params.negative_label)
+    if pos_label == neg_label:
+        raise ValueError(f"train-quality: positive and negative labels are the same: {pos_label}")
+    with tempfile.TemporaryDirectory(prefix="train-quality-") as tmp:
+        train_file = Path(tmp) / "train.txt"
+        labelled = [(pos_label, d) for d in pos_train] + [(neg_label, d) for d in neg_train]
+        write_training_file(train_file, labelled, params.seed)
+        model = train_model(train_file, params)
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    model.save_model(output)
+    report = TrainReport(params=asdict(params), output=output, output_bytes=Path(output).stat().st_size)
+    report.inputs = {p: _sha256(p) for p in positive + negative}
+    report.counts = {
+        "train": {"positive": len(pos_train), "negative": len(neg_train)},
+        "held_out": {"positive": len(pos_test), "negative": len(neg_test)},
+    }
+    if pos_test and neg_test:
+        report.held_out = held_out_metrics(model, pos_test, neg_test, params.label)
+    return report
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
