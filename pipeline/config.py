@@ -58,6 +58,15 @@ class PipelineConfig:
         options = dataclasses.replace(self.options, **given)
         return dataclasses.replace(self, options=options)
 
+    @property
+    def corpus_stages(self) -> tuple[StageSpec, ...]:
+        return tuple(s for s in self.stages if REGISTRY.get(s.name).kind == "corpus")
+
+    @property
+    def per_file_docs_folder(self) -> str:
+        """Where the per-file pass writes kept documents: straight to docs/, or to work/ for the corpus stages."""
+        return "work/filtered" if self.corpus_stages else "docs"
+
     def fingerprint(self) -> str:
         """Hash of everything that decides the output (not where it goes): a resumed run must match it."""
         payload = {
@@ -127,6 +136,14 @@ def _check_order(specs: list[StageSpec], path: str) -> None:
     if sources != [0]:
         line = specs[sources[1]].line if len(sources) > 1 else specs[0].line
         raise ConfigError(f"{path}:{line}: the first stage, and only it, must be a source stage (read)")
+    kinds = [REGISTRY.get(s.name).kind for s in specs]
+    first_corpus = kinds.index("corpus") if "corpus" in kinds else len(kinds)
+    late = [s for s, k in zip(specs[first_corpus:], kinds[first_corpus:]) if k != "corpus"]
+    if late:
+        raise ConfigError(
+            f"{path}:{late[0].line}: per-document stage {late[0].name!r} after a corpus stage (dedup): "
+            "corpus stages run last, over the committed documents"
+        )
     seen = set()
     for spec in specs:
         if spec.name in seen:

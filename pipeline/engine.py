@@ -15,10 +15,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from pipeline import storage
+from pipeline import corpus, storage
 from pipeline.config import ConfigError, PipelineConfig
 from pipeline.filepass import PartPaths, process_file
 from pipeline.inputs import expand_inputs
+from pipeline.registry import REGISTRY
 from pipeline.report import write_report
 
 # At most this many tasks per CPU are queued at once: keeps the driver's bookkeeping small on 90,000 files.
@@ -46,8 +47,52 @@ def run(config: PipelineConfig, address: str | None = None, num_cpus: int | None
     failed = _run_tasks(todo, config, address, num_cpus, echo) if todo else []
     for sub in OUTPUT_FOLDERS:  # every task has finished: no temporary file is still being written
         storage.remove_leftovers(fs, storage.join(output, sub, "*"))
-    report = write_report(fs, output, files, [s.name for s in config.stages], failed)
+    if config.corpus_stages and not failed:
+        _run_corpus_stages(fs, config, files, address, num_cpus, echo)
+    elif config.corpus_stages:
+        echo(f"dedup stages wait until every input file is committed ({len(failed)} failed): run again")
+    report = write_report(fs, output, files, config, failed)
     return RunResult(report=report, failed=failed)
+
+
+def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, num_cpus, echo) -> None:
+    """Each corpus stage reads the parts the previous one wrote; the last one writes docs/."""
+    output = config.options.output
+    parts = [(i, PartPaths.for_index(output, i, config.per_file_docs_folder).docs) for i in range(len(files))]
+    specs = config.corpus_stages
+    for k, spec in enumerate(specs):
+        work = storage.join(output, "work", spec.name)
+        final = storage.join(output, "docs") if k == len(specs) - 1 else storage.join(work, "docs")
+        dirs = corpus.StageDirs(spec.name, output, work, final)
+        if not all(fs.exists(dirs.stats_path(i)) for i, _ in parts):
+            ctx = corpus.CorpusContext(dirs, parts, _ray_map(config, address, num_cpus, echo, spec.name))
+            corpus.check_manifest(fs, ctx, spec.config)
+            REGISTRY.get(spec.name).build(spec.config).run(ctx)
+        echo(f"{spec.name}: committed {len(parts)} parts")
+        parts = [(i, dirs.part_out(i)) for i, _ in parts]
+
+
+def _ray_map(config: PipelineConfig, address, num_cpus, echo, label: str):
+    """`map(fn, args_list)` for corpus stages: one Ray task per item, retried when a worker dies; results in order."""
+
+    def ray_map(fn, args_list: list[tuple]) -> list:
+        import ray
+
+        _init_ray(address, num_cpus)
+        task = ray.remote(max_retries=config.options.max_retries)(fn)
+        limit = max(1, int(ray.cluster_resources().get("CPU", 1)) * IN_FLIGHT_PER_CPU)
+        results, pending, queue = [None] * len(args_list), {}, list(enumerate(args_list))
+        while queue or pending:
+            while queue and len(pending) < limit:
+                i, args = queue.pop(0)
+                pending[task.remote(*args)] = i
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                results[pending.pop(ref)] = ray.get(ref)  # a step that fails after its retries fails the run
+        echo(f"{label}: {fn.__name__} x {len(args_list)} done")
+        return results
+
+    return ray_map
 
 
 def _prepare_output(fs, output: str, config: PipelineConfig, files: list[str]) -> None:

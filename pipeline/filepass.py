@@ -46,10 +46,10 @@ class PartPaths:
     stats: str
 
     @classmethod
-    def for_index(cls, output: str, index: int) -> PartPaths:
+    def for_index(cls, output: str, index: int, docs_folder: str = "docs") -> PartPaths:
         name = f"part-{index:06d}"
         return cls(
-            docs=storage.join(output, "docs", f"{name}.parquet"),
+            docs=storage.join(output, docs_folder, f"{name}.parquet"),
             dropped=storage.join(output, "dropped", f"{name}.parquet"),
             stats=storage.join(output, "stats", f"{name}.json"),
         )
@@ -59,14 +59,14 @@ def process_file(file_index: int, path: str, config: PipelineConfig) -> dict:
     """Run the per-document stages over one input file and commit its outputs. Returns the stats dict."""
     output = config.options.output
     fs, _ = storage.filesystem(output)
-    parts = PartPaths.for_index(output, file_index)
+    parts = PartPaths.for_index(output, file_index, config.per_file_docs_folder)
     for final in (parts.docs, parts.dropped, parts.stats):
         storage.remove_leftovers(fs, final)  # Ray re-runs a task only once its previous worker is dead
-    source_spec, *map_specs = config.stages
+    source_spec, *map_specs = [s for s in config.stages if s not in config.corpus_stages]
     reader = REGISTRY.get(source_spec.name).build(source_spec.config)
     steps = build_steps(map_specs)
     stats = FileStats(file=path, file_index=file_index)
-    stats.stages = [StageStats(spec.name) for spec in config.stages]
+    stats.stages = [StageStats(spec.name) for spec in [source_spec, *map_specs]]
     out_schema = _output_schema(steps)
     with contextlib.ExitStack() as stack:
         docs_out = stack.enter_context(_parquet_writer(fs, stack, parts.docs, out_schema))

@@ -7,6 +7,8 @@ A stage is registered with `@register("name", ConfigClass)`. What it decorates d
 - a heuristic filter `fn(doc: Doc, cfg) -> str | None` registered with kind="filter" judges one document
   (None = keep, else the rule that dropped it); consecutive filters share one tokenization (filters/chain.py).
 The source stage (`read`) is registered with `kind="source"`: it turns an input path into batches.
+A corpus stage (dedup) is a class registered with kind="corpus": it runs after the per-file pass over the
+committed parts (pipeline/corpus.py).
 
 Config classes are frozen dataclasses whose fields are declared with `param()`, so that the config
 loader can check types and ranges and `python -m pipeline stages` can print every field with its help.
@@ -23,7 +25,7 @@ from typing import Any, Callable, Literal
 import pyarrow as pa
 
 Stage = Callable[[pa.Table], pa.Table]
-StageKind = Literal["source", "map", "filter"]
+StageKind = Literal["source", "map", "filter", "corpus"]
 
 # Modules that register stages; importing them is all it takes (no directory globbing, no sys.path edits).
 STAGE_MODULES = (
@@ -35,6 +37,7 @@ STAGE_MODULES = (
     "filters.gopher_quality",
     "filters.c4_quality",
     "filters.fineweb_quality",
+    "dedup.exact",
 )
 
 

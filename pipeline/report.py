@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pipeline import storage
 from pipeline.filepass import PartPaths
-from pipeline.stats import FileStats, check_conservation, merge_stage_lists, sum_maps
+from pipeline.stats import FileStats, StageStats, check_conservation, merge_stage_lists, sum_maps
 
 
 def build_report(per_file: list[FileStats], stage_names: list[str], failed: list[tuple[str, str]]) -> dict:
@@ -34,16 +34,34 @@ def build_report(per_file: list[FileStats], stage_names: list[str], failed: list
     }
 
 
-def write_report(fs, output: str, files: list[str], stage_names: list[str], failed: list[tuple[str, str]]) -> dict:
+def write_report(fs, output: str, files: list[str], config, failed: list[tuple[str, str]]) -> dict:
     per_file = []
     for index, _ in enumerate(files):
         stats_path = PartPaths.for_index(output, index).stats
         if fs.exists(stats_path):
-            per_file.append(FileStats.from_dict(storage.read_json(fs, stats_path)))
-    report = build_report(per_file, stage_names, failed)
+            per_file.append(
+                _with_corpus_stages(
+                    fs, output, FileStats.from_dict(storage.read_json(fs, stats_path)), config.corpus_stages
+                )
+            )
+    report = build_report(per_file, [s.name for s in config.stages], failed)
     storage.write_json(fs, storage.join(output, "report.json"), report)
     storage.write_text(fs, storage.join(output, "report.md"), render_markdown(report))
     return report
+
+
+def _with_corpus_stages(fs, output: str, stats: FileStats, corpus_stages) -> FileStats:
+    """Add what the dedup stages did to this file's documents: their drops, and what is finally kept."""
+    for spec in corpus_stages:
+        path = storage.join(output, "work", spec.name, "stats", f"part-{stats.file_index:06d}.json")
+        if not fs.exists(path):
+            break  # not run yet: the file's counts stop at the last committed stage, and still add up
+        stage = StageStats(**storage.read_json(fs, path))
+        stats.stages.append(stage)
+        for reason, n in stage.dropped.items():
+            stats.dropped[reason] = stats.dropped.get(reason, 0) + n
+        stats.kept, stats.kept_bytes = stage.docs_out, stage.bytes_out
+    return stats
 
 
 def _file_row(f: FileStats) -> dict:

@@ -45,6 +45,7 @@ def exists(fs, path: str) -> bool:
 def atomic_path(fs, final: str) -> Iterator[str]:
     """Yield a temporary path next to `final`; on success rename it into place, on failure remove it."""
     tmp = f"{final}.tmp-{uuid.uuid4().hex[:8]}"
+    fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
     try:
         yield tmp
         fs.mv(tmp, final)

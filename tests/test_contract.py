@@ -15,7 +15,7 @@ from pipeline.registry import REGISTRY
 from pipeline.steps import build_steps
 from tests.conftest import write_config
 
-MAP_STAGES = [n for n in REGISTRY.names() if REGISTRY.get(n).kind != "source"]
+MAP_STAGES = [n for n in REGISTRY.names() if REGISTRY.get(n).kind in ("map", "filter")]
 
 
 def _step(name: str):
