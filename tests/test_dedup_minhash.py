@@ -1,0 +1,87 @@
+"""minhash_dedup: signatures deterministic, near-duplicates found, one document kept per cluster (the
+smallest doc_id), same kept set whatever the partition counts; in = kept + removed per part."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from dedup.minhash import MinHashParams, band_keys, permutations, shingle_hashes, signature
+from dedup.minhash_dedup import MinHashDedup, MinHashDedupConfig, star_edges
+from tests.test_dedup_exact import _write_parts, run_stage
+
+WORDS = (
+    "river bread yeast garden rail engine star orbit wheel chain valley forest stone copper lantern harbor "
+    "meadow thunder violet marble canyon glacier summit cedar falcon willow ember quartz tundra lagoon"
+).split()
+
+
+def _doc(seed: int, n: int = 300) -> str:
+    rng = random.Random(seed)
+    return " ".join(rng.choice(WORDS) for _ in range(n))
+
+
+def _edit(text: str, fraction: float, seed: int) -> str:
+    """Replace a fraction of the words: 5-gram Jaccard falls roughly like (1 - fraction)^5 / (1 + ...)."""
+    rng = random.Random(seed)
+    words = text.split()
+    for i in rng.sample(range(len(words)), int(len(words) * fraction)):
+        words[i] = "zz" + str(rng.randint(0, 10**6))
+    return " ".join(words)
+
+
+def test_signatures_are_deterministic_and_estimate_jaccard():
+    params = MinHashParams()
+    a, b = _doc(1), _edit(_doc(1), 0.02, 5)
+    sig_a1 = signature(a, params, permutations(params))
+    sig_a2 = signature(a, MinHashParams(), permutations(MinHashParams()))
+    assert sig_a1.dtype == np.uint32 and sig_a1.shape == (112,)
+    assert sig_a1.tobytes() == sig_a2.tobytes()
+    sa, sb = set(shingle_hashes(a, 5).tolist()), set(shingle_hashes(b, 5).tolist())
+    true_j = len(sa & sb) / len(sa | sb)
+    estimate = float(np.mean(sig_a1 == signature(b, params, permutations(params))))
+    assert abs(estimate - true_j) < 0.15
+    assert signature("too short", params, permutations(params)) is None
+
+
+def test_band_keys_equal_for_equal_bands_only():
+    params = MinHashParams()
+    sigs = np.stack([signature(_doc(s), params, permutations(params)) for s in (1, 1, 2)])
+    keys = band_keys(sigs, params)
+    assert keys.shape == (3, 14)
+    assert (keys[0] == keys[1]).all() and not (keys[0] == keys[2]).any()
+
+
+def test_star_edges_connect_each_key_group_to_its_smallest_id():
+    band = np.array([0, 0, 0, 1, 1], np.uint8)
+    key = np.array([7, 7, 7, 7, 9], np.uint64)
+    ids = np.array([30, 10, 20, 30, 10], np.int64)
+    u, v = star_edges(band, key, ids)
+    assert sorted(zip(u.tolist(), v.tolist())) == [(10, 20), (10, 30)]
+
+
+CORPUS = [
+    [_doc(1), _doc(2), _edit(_doc(3), 0.01, 1), _doc(4)],
+    [_edit(_doc(1), 0.01, 2), _doc(5), _doc(3), _edit(_doc(2), 0.5, 3)],
+    [_edit(_doc(1), 0.02, 4), _doc(6)],
+]
+# clusters: {doc1 (0,0), (1,0), (2,0)}, {doc3 (0,2), (1,2)}; doc2 and its 50%-edited copy are not near-dups
+EXPECTED_KEPT = sorted([0, 1, 2, 3, (1 << 32) + 1, (1 << 32) + 3, (2 << 32) + 1])
+
+
+@pytest.mark.parametrize("partitions, cc_partitions", [(1, 1), (3, 2), (16, 16)])
+def test_one_document_kept_per_cluster_whatever_the_partitions(tmp_path, partitions, cc_partitions):
+    parts = _write_parts(tmp_path, CORPUS)
+    stage = MinHashDedup(MinHashDedupConfig(partitions=partitions, cc_partitions=cc_partitions))
+    kept, results = run_stage(tmp_path, stage, parts, name="minhash_dedup")
+    assert kept == EXPECTED_KEPT
+    for stats in results:
+        assert stats["docs_in"] == stats["docs_out"] + sum(stats["dropped"].values())
+
+
+def test_verification_removes_nothing_that_is_really_similar(tmp_path):
+    parts = _write_parts(tmp_path, CORPUS)
+    kept, _ = run_stage(tmp_path, MinHashDedup(MinHashDedupConfig(verify_min_jaccard=0.7)), parts, "minhash_dedup")
+    assert kept == EXPECTED_KEPT
