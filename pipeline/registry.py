@@ -38,6 +38,7 @@ STAGE_MODULES = (
     "filters.c4_quality",
     "filters.fineweb_quality",
     "dedup.exact",
+    "dedup.line_dedup",
     "dedup.minhash_dedup",
 )
 
