@@ -31,6 +31,8 @@ EXPECTED = {
     "warc/truncated.warc.gz": dict(records_read=4, kept=3, dropped={}, errors={"read.truncated": 1}),
     "warc/plain.warc": dict(records_read=2, kept=2, dropped={}, errors={}),
     "wet/sample.warc.wet.gz": dict(records_read=3, kept=2, dropped={"language.other_language": 1}, errors={}),
+    # dedup cases: kept by the per-document stages; the dedup stages remove them (tests/test_dedup_e2e.py)
+    "warc/duplicates.warc.gz": dict(records_read=3, kept=3, dropped={}, errors={}),
 }
 
 
