@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
@@ -85,9 +86,12 @@ def dedup_group(dirs: corpus.StageDirs, group: list[tuple[int, str]], cfg: LineD
         docs = pq.read_table(part, filesystem=fs)
         texts, reasons = _rewrite(docs.column("text").to_pylist(), counts, seen, cfg)
         rewritten = docs.set_column(docs.column_names.index("text"), "text", pa.array(texts, pa.large_string()))
-        kept = rewritten.filter(pa.array([r is None for r in reasons]))
-        corpus.write_part(fs, dirs.part_out(index), kept)
-        results.append(corpus.commit_part_stats(fs, dirs, index, docs, kept, [r for r in reasons if r], started))
+        is_kept = pa.array([r is None for r in reasons])
+        dropped = docs.filter(pc.invert(is_kept))  # samples show the text before its lines were removed
+        kept_reasons = [r for r in reasons if r]
+        results.append(
+            corpus.commit_part(fs, dirs, index, docs, rewritten.filter(is_kept), dropped, kept_reasons, started)
+        )
         started = time.perf_counter()
     return results
 

@@ -114,7 +114,11 @@ def _cmd_train_quality(args) -> int:
 
     names = [f.name for f in dataclasses.fields(TrainParams)]
     params = TrainParams(**{n: getattr(args, n) for n in names})
-    report = train_quality(args.positive, args.negative, args.output, params)
+    try:
+        report = train_quality(args.positive, args.negative, args.output, params)
+    except (OSError, ValueError, RuntimeError) as e:  # a missing or bad input file, a diverged training run
+        print(f"train-quality: {e}", file=sys.stderr)
+        return 2
     text = json.dumps(dataclasses.asdict(report), indent=1)
     if args.report:
         with open(args.report, "w") as f:

@@ -39,12 +39,16 @@ class StageDirs:
     output: str
     work: str  # this stage's scratch folder: output/work/<name>
     final_folder: str  # where its parts go: output/work/<name>/docs, or output/docs for the last stage
+    samples_per_reason: int = 20  # removed documents kept as samples in dropped/<name>/, per reason and part
 
     def part_out(self, index: int) -> str:
         return storage.join(self.final_folder, f"part-{index:06d}.parquet")
 
     def stats_path(self, index: int) -> str:
         return storage.join(self.work, "stats", f"part-{index:06d}.json")
+
+    def samples_path(self, index: int) -> str:
+        return storage.join(self.output, "dropped", self.name, f"part-{index:06d}.parquet")
 
 
 @dataclass
@@ -110,11 +114,45 @@ def filter_with_removals(dirs: StageDirs, index: int, part: str, removal_files: 
     removed = read_removed(fs, removal_files, index)
     docs = pq.read_table(part, filesystem=fs)
     is_removed = pc.is_in(docs.column("doc_id"), value_set=removed.column("doc_id"))
-    kept = docs.filter(pc.invert(is_removed))
-    reasons = dict(zip(removed.column("doc_id").to_pylist(), removed.column("reason").to_pylist()))
-    dropped_ids = docs.filter(is_removed).column("doc_id").to_pylist()
+    reason_of = dict(zip(removed.column("doc_id").to_pylist(), removed.column("reason").to_pylist()))
+    dropped = docs.filter(is_removed)
+    reasons = [reason_of[i] for i in dropped.column("doc_id").to_pylist()]
+    return commit_part(fs, dirs, index, docs, docs.filter(pc.invert(is_removed)), dropped, reasons, started)
+
+
+def commit_part(
+    fs,
+    dirs: StageDirs,
+    index: int,
+    before: pa.Table,
+    kept: pa.Table,
+    dropped: pa.Table,
+    reasons: list[str],
+    started: float,
+) -> dict:
+    """Commit one part of a corpus stage: kept documents, a sample of the dropped ones, then the stats."""
     write_part(fs, dirs.part_out(index), kept)
-    return commit_part_stats(fs, dirs, index, docs, kept, [reasons[i] for i in dropped_ids], started)
+    write_part(fs, dirs.samples_path(index), _samples(dropped, reasons, dirs.samples_per_reason))
+    return commit_part_stats(fs, dirs, index, before, kept, reasons, started)
+
+
+def _samples(dropped: pa.Table, reasons: list[str], per_reason: int) -> pa.Table:
+    from pipeline.filepass import SAMPLE_SCHEMA, SAMPLE_TEXT_CHARS
+
+    taken: dict[str, int] = {}
+    picked = []
+    for i, reason in enumerate(reasons):
+        if taken.get(reason, 0) < per_reason:
+            taken[reason] = taken.get(reason, 0) + 1
+            picked.append(i)
+    rows = dropped.take(pa.array(picked, pa.int64()))
+    columns = {
+        name: rows.column(name) if name in rows.column_names else pa.nulls(len(picked), field.type)
+        for name, field in zip(SAMPLE_SCHEMA.names, SAMPLE_SCHEMA)
+    }
+    columns["drop_reason"] = pa.array([reasons[i] for i in picked], pa.string())
+    columns["text"] = pc.utf8_slice_codeunits(columns["text"], 0, SAMPLE_TEXT_CHARS)
+    return pa.table(columns).cast(SAMPLE_SCHEMA)
 
 
 def write_part(fs, final: str, table: pa.Table) -> None:

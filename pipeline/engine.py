@@ -63,11 +63,13 @@ def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, nu
     for k, spec in enumerate(specs):
         work = storage.join(output, "work", spec.name)
         final = storage.join(output, "docs") if k == len(specs) - 1 else storage.join(work, "docs")
-        dirs = corpus.StageDirs(spec.name, output, work, final)
+        dirs = corpus.StageDirs(spec.name, output, work, final, config.options.drop_samples_per_reason)
         if not all(fs.exists(dirs.stats_path(i)) for i, _ in parts):
             ctx = corpus.CorpusContext(dirs, parts, _ray_map(config, address, num_cpus, echo, spec.name))
             corpus.check_manifest(fs, ctx, spec.config)
+            started = time.monotonic()
             REGISTRY.get(spec.name).build(spec.config).run(ctx)
+            storage.write_json(fs, storage.join(work, "timing.json"), {"wall_seconds": time.monotonic() - started})
         echo(f"{spec.name}: committed {len(parts)} parts")
         parts = [(i, dirs.part_out(i)) for i, _ in parts]
 

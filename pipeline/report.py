@@ -45,6 +45,10 @@ def write_report(fs, output: str, files: list[str], config, failed: list[tuple[s
                 )
             )
     report = build_report(per_file, [s.name for s in config.stages], failed)
+    for stage in report["stages"]:  # a corpus stage's time is its wall time, not the sum of its last step's tasks
+        timing = storage.join(output, "work", stage["name"], "timing.json")
+        if stage["name"] in {s.name for s in config.corpus_stages} and fs.exists(timing):
+            stage["seconds"] = round(storage.read_json(fs, timing)["wall_seconds"], 3)
     storage.write_json(fs, storage.join(output, "report.json"), report)
     storage.write_text(fs, storage.join(output, "report.md"), render_markdown(report))
     return report
