@@ -63,9 +63,14 @@ class PipelineConfig:
         return tuple(s for s in self.stages if REGISTRY.get(s.name).kind == "corpus")
 
     @property
+    def doc_stages(self) -> tuple[StageSpec, ...]:
+        """Corpus stages that rewrite the documents (dedup); the last of them writes docs/."""
+        return tuple(s for s in self.corpus_stages if getattr(REGISTRY.get(s.name).impl, "produces_docs", True))
+
+    @property
     def per_file_docs_folder(self) -> str:
-        """Where the per-file pass writes kept documents: straight to docs/, or to work/ for the corpus stages."""
-        return "work/filtered" if self.corpus_stages else "docs"
+        """Where the per-file pass writes kept documents: straight to docs/, or to work/ for the dedup stages."""
+        return "work/filtered" if self.doc_stages else "docs"
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the output (not where it goes): a resumed run must match it."""

@@ -59,10 +59,10 @@ def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, nu
     """Each corpus stage reads the parts the previous one wrote; the last one writes docs/."""
     output = config.options.output
     parts = [(i, PartPaths.for_index(output, i, config.per_file_docs_folder).docs) for i in range(len(files))]
-    specs = config.corpus_stages
-    for k, spec in enumerate(specs):
+    last_writer = config.doc_stages[-1].name if config.doc_stages else None
+    for spec in config.corpus_stages:
         work = storage.join(output, "work", spec.name)
-        final = storage.join(output, "docs") if k == len(specs) - 1 else storage.join(work, "docs")
+        final = storage.join(output, "docs") if spec.name == last_writer else storage.join(work, "docs")
         dirs = corpus.StageDirs(spec.name, output, work, final, config.options.drop_samples_per_reason)
         if not all(fs.exists(dirs.stats_path(i)) for i, _ in parts):
             ctx = corpus.CorpusContext(dirs, parts, _ray_map(config, address, num_cpus, echo, spec.name))
@@ -71,7 +71,8 @@ def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, nu
             REGISTRY.get(spec.name).build(spec.config).run(ctx)
             storage.write_json(fs, storage.join(work, "timing.json"), {"wall_seconds": time.monotonic() - started})
         echo(f"{spec.name}: committed {len(parts)} parts")
-        parts = [(i, dirs.part_out(i)) for i, _ in parts]
+        if spec in config.doc_stages:
+            parts = [(i, dirs.part_out(i)) for i, _ in parts]
 
 
 def _ray_map(config: PipelineConfig, address, num_cpus, echo, label: str):

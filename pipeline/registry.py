@@ -40,6 +40,7 @@ STAGE_MODULES = (
     "dedup.exact",
     "dedup.line_dedup",
     "dedup.minhash_dedup",
+    "pipeline.token_shards",
 )
 
 

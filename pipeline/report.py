@@ -18,6 +18,7 @@ def build_report(per_file: list[FileStats], stage_names: list[str], failed: list
         "records_read": sum(f.records_read for f in per_file),
         "kept": sum(f.kept for f in per_file),
         "kept_bytes": sum(f.kept_bytes for f in per_file),
+        "tokens": sum(s.tokens for s in stages),
         "dropped": sum_maps([f.dropped for f in per_file]),
         "errors": sum_maps([f.errors for f in per_file]),
         "files": len(per_file) + len(failed),

@@ -19,6 +19,7 @@ class StageStats:
     bytes_in: int = 0
     bytes_out: int = 0
     seconds: float = 0.0
+    tokens: int = 0  # tokens written (the tokenize stage)
 
     def count_drops(self, reasons: list[str]) -> None:
         for reason, n in collections.Counter(reasons).items():
@@ -30,6 +31,7 @@ class StageStats:
         self.bytes_in += other.bytes_in
         self.bytes_out += other.bytes_out
         self.seconds += other.seconds
+        self.tokens += other.tokens
         for reason, n in other.dropped.items():
             self.dropped[reason] = self.dropped.get(reason, 0) + n
 
