@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_cmd_check)
     stages = sub.add_parser("stages", help="list the registered stages with their config fields and defaults")
     stages.set_defaults(func=_cmd_stages)
+    tokens = sub.add_parser("tokens", help="check or summarize the token shards of an output folder")
+    tokens.add_argument("action", choices=("verify", "stats"))
+    tokens.add_argument("output", metavar="OUT")
+    tokens.set_defaults(func=_cmd_tokens)
     _add_train_quality(sub)
     return parser
 
@@ -125,6 +129,12 @@ def _cmd_train_quality(args) -> int:
             f.write(text + "\n")
     print(text)
     return 0
+
+
+def _cmd_tokens(args) -> int:
+    from pipeline.tokens import main_tokens
+
+    return main_tokens(args.action, args.output)
 
 
 def _cmd_stages(args) -> int:

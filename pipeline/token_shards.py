@@ -4,7 +4,8 @@ Steps (Ray tasks, each committed with a marker, skipped on re-run):
 1. tokenize (a task per part): encode with the specials policy; each document gets a shuffle key
    xxh3(seed, doc_id) and goes to one of `buckets` files by key (`work/tokenize/buckets/part-N/`);
 2. shards (a task per bucket): sort the bucket by key, cut shards of `shard_tokens` tokens, write
-   `tokens/shards/shard-BBBB-KKKK.parquet` (a folder of Parquet only, for pyarrow/DuckDB/datasets): zstd, dictionary encoding off for the tokens column, row groups of
+   `tokens/shards/shard-BBBB-KKKK.parquet` (a folder of Parquet only, for pyarrow/DuckDB/datasets): zstd,
+   dictionary encoding off for the tokens column, row groups of
    about `row_group_tokens` tokens;
 3. manifest (driver): `tokens/manifest.json`, written last, with every shard's documents, tokens and sha256
    read back from the files.

@@ -50,14 +50,17 @@ class Tokenizer:
     def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
         prefix = [self.info.bos_id] if self.specials == "bos_eos" else []
         suffix = [self.info.eos_id] if self.specials != "none" else []
-        out = []
-        for ids in self._encode(texts):
-            ids = prefix + ids + suffix
-            array = np.asarray(ids, dtype=np.int64)
-            if array.size and (array.min() < 0 or array.max() >= np.iinfo(self.dtype).max + 1):
-                raise ValueError(f"tokenize: token id {int(array.max())} does not fit {np.dtype(self.dtype).name}")
-            out.append(array.astype(self.dtype))
-        return out
+        return [fit_ids(prefix + ids + suffix, self.dtype) for ids in self._encode(texts)]
+
+
+def fit_ids(ids: list[int], dtype) -> np.ndarray:
+    """The ids as `dtype`, or a clear error if one does not fit (never a silent wrap-around)."""
+    array = np.asarray(ids, dtype=np.int64)
+    info = np.iinfo(dtype)
+    if array.size and (array.min() < info.min or array.max() > info.max):
+        bad = int(array.max() if array.max() > info.max else array.min())
+        raise ValueError(f"tokenize: token id {bad} does not fit the {np.dtype(dtype).name} tokens column")
+    return array.astype(dtype)
 
 
 def _load(model: Path, num_threads: int):
