@@ -33,6 +33,8 @@ class LanguageConfig:
 class LanguageFilter:
     """Label each document's language with fastText lid.176; drop other languages and low scores."""
 
+    signals = {"language_score": "min_score"}  # column -> the config field that thresholds it (report)
+
     def __init__(self, cfg: LanguageConfig):
         import fasttext
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import collections
 from dataclasses import asdict, dataclass, field
 
+HISTOGRAM_BINS = 50
+
 
 @dataclass
 class StageStats:
@@ -20,6 +22,9 @@ class StageStats:
     bytes_out: int = 0
     seconds: float = 0.0
     tokens: int = 0  # tokens written (the tokenize stage)
+    # signal column -> document counts in HISTOGRAM_BINS equal bins over [0, 1], for every document the
+    # stage judged (kept or dropped): what the report's histograms show, beside the stage's threshold
+    histograms: dict[str, list[int]] = field(default_factory=dict)
 
     def count_drops(self, reasons: list[str]) -> None:
         for reason, n in collections.Counter(reasons).items():
@@ -34,6 +39,18 @@ class StageStats:
         self.tokens += other.tokens
         for reason, n in other.dropped.items():
             self.dropped[reason] = self.dropped.get(reason, 0) + n
+        for column, counts in other.histograms.items():
+            mine = self.histograms.setdefault(column, [0] * len(counts))
+            self.histograms[column] = [a + b for a, b in zip(mine, counts)]
+
+    def count_signal(self, column: str, values) -> None:
+        """Add documents' scores in [0, 1] to this stage's histogram of `column`."""
+        import numpy as np
+
+        values = np.asarray([v for v in values if v is not None], dtype=float)
+        counts, _ = np.histogram(np.clip(values, 0.0, 1.0), bins=HISTOGRAM_BINS, range=(0.0, 1.0))
+        mine = self.histograms.setdefault(column, [0] * HISTOGRAM_BINS)
+        self.histograms[column] = [a + int(b) for a, b in zip(mine, counts)]
 
     def to_dict(self) -> dict:
         d = asdict(self)

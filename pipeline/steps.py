@@ -29,7 +29,10 @@ class MapStep:
     def __call__(self, batch: pa.Table) -> tuple[pa.Table, list[StageStats]]:
         started = time.perf_counter()
         after = self.stage(batch)
-        return after, [measure(self.name, batch, after, time.perf_counter() - started)]
+        stats = measure(self.name, batch, after, time.perf_counter() - started)
+        for column in getattr(self.stage, "signals", {}):  # e.g. {"language_score": "min_score"}
+            stats.count_signal(column, after.column(column).to_pylist())
+        return after, [stats]
 
 
 def measure(name: str, before: pa.Table, after: pa.Table, seconds: float) -> StageStats:
