@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_cmd_check)
     stages = sub.add_parser("stages", help="list the registered stages with their config fields and defaults")
     stages.set_defaults(func=_cmd_stages)
+    report = sub.add_parser(
+        "report", help="rebuild report.json/.md/.html of an output folder from its committed stats"
+    )
+    report.add_argument("output", metavar="OUT")
+    report.add_argument("--compare", metavar="OTHER", help="another run's output folder: both side by side")
+    report.set_defaults(func=_cmd_report)
     tokens = sub.add_parser("tokens", help="check or summarize the token shards of an output folder")
     tokens.add_argument("action", choices=("verify", "stats"))
     tokens.add_argument("output", metavar="OUT")
@@ -128,6 +134,17 @@ def _cmd_train_quality(args) -> int:
         with open(args.report, "w") as f:
             f.write(text + "\n")
     print(text)
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from pipeline import storage
+    from pipeline.report import write_report
+    from pipeline.report_html import write_html
+
+    fs, _ = storage.filesystem(args.output)
+    write_report(fs, args.output)
+    print(write_html(args.output, args.compare) if args.compare else storage.join(args.output, "report.html"))
     return 0
 
 

@@ -72,10 +72,14 @@ class PipelineConfig:
         """Where the per-file pass writes kept documents: straight to docs/, or to work/ for the dedup stages."""
         return "work/filtered" if self.doc_stages else "docs"
 
+    def stage_dicts(self) -> list[dict]:
+        """The stages as plain data ({"stage": name, **fields}), for run.json and the report."""
+        return json.loads(json.dumps([{"stage": s.name, **dataclasses.asdict(s.config)} for s in self.stages]))
+
     def fingerprint(self) -> str:
         """Hash of everything that decides the output (not where it goes): a resumed run must match it."""
         payload = {
-            "stages": [{"stage": s.name, **dataclasses.asdict(s.config)} for s in self.stages],
+            "stages": self.stage_dicts(),
             "batch_size": self.options.batch_size,
             "drop_samples_per_reason": self.options.drop_samples_per_reason,
         }

@@ -51,7 +51,7 @@ def run(config: PipelineConfig, address: str | None = None, num_cpus: int | None
         _run_corpus_stages(fs, config, files, address, num_cpus, echo)
     elif config.corpus_stages:
         echo(f"dedup stages wait until every input file is committed ({len(failed)} failed): run again")
-    report = write_report(fs, output, files, config, failed)
+    report = write_report(fs, output, failed)
     return RunResult(report=report, failed=failed)
 
 
@@ -100,7 +100,7 @@ def _ray_map(config: PipelineConfig, address, num_cpus, echo, label: str):
 
 def _prepare_output(fs, output: str, config: PipelineConfig, files: list[str]) -> None:
     manifest_path = storage.join(output, "run.json")
-    manifest = {"config_fingerprint": config.fingerprint(), "inputs": files}
+    manifest = {"config_fingerprint": config.fingerprint(), "inputs": files, "stages": config.stage_dicts()}
     if fs.exists(manifest_path):
         previous = storage.read_json(fs, manifest_path)
         if previous != manifest:

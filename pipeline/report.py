@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pipeline import storage
 from pipeline.filepass import PartPaths
+from pipeline.registry import REGISTRY
 from pipeline.stats import FileStats, StageStats, check_conservation, merge_stage_lists, sum_maps
 
 
@@ -35,30 +36,36 @@ def build_report(per_file: list[FileStats], stage_names: list[str], failed: list
     }
 
 
-def write_report(fs, output: str, files: list[str], config, failed: list[tuple[str, str]]) -> dict:
+def write_report(fs, output: str, failed: list[tuple[str, str]] = ()) -> dict:
+    """report.json, report.md and report.html from what is committed under `output` (and run.json)."""
+    run = storage.read_json(fs, storage.join(output, "run.json"))
+    stages = run["stages"]
+    corpus_names = [s["stage"] for s in stages if REGISTRY.get(s["stage"]).kind == "corpus"]
     per_file = []
-    for index, _ in enumerate(files):
+    for index, _ in enumerate(run["inputs"]):
         stats_path = PartPaths.for_index(output, index).stats
         if fs.exists(stats_path):
-            per_file.append(
-                _with_corpus_stages(
-                    fs, output, FileStats.from_dict(storage.read_json(fs, stats_path)), config.corpus_stages
-                )
-            )
-    report = build_report(per_file, [s.name for s in config.stages], failed)
-    for stage in report["stages"]:  # a corpus stage's time is its wall time, not the sum of its last step's tasks
+            stats = FileStats.from_dict(storage.read_json(fs, stats_path))
+            per_file.append(_with_corpus_stages(fs, output, stats, corpus_names))
+    report = build_report(per_file, [s["stage"] for s in stages], list(failed))
+    configs = {s["stage"]: {k: v for k, v in s.items() if k != "stage"} for s in stages}
+    for stage in report["stages"]:
+        stage["config"] = configs[stage["name"]]
         timing = storage.join(output, "work", stage["name"], "timing.json")
-        if stage["name"] in {s.name for s in config.corpus_stages} and fs.exists(timing):
+        if stage["name"] in corpus_names and fs.exists(timing):  # a dedup stage's time is its wall time
             stage["seconds"] = round(storage.read_json(fs, timing)["wall_seconds"], 3)
     storage.write_json(fs, storage.join(output, "report.json"), report)
     storage.write_text(fs, storage.join(output, "report.md"), render_markdown(report))
+    from pipeline.report_html import write_html
+
+    write_html(output)
     return report
 
 
-def _with_corpus_stages(fs, output: str, stats: FileStats, corpus_stages) -> FileStats:
+def _with_corpus_stages(fs, output: str, stats: FileStats, corpus_names: list[str]) -> FileStats:
     """Add what the dedup stages did to this file's documents: their drops, and what is finally kept."""
-    for spec in corpus_stages:
-        path = storage.join(output, "work", spec.name, "stats", f"part-{stats.file_index:06d}.json")
+    for name in corpus_names:
+        path = storage.join(output, "work", name, "stats", f"part-{stats.file_index:06d}.json")
         if not fs.exists(path):
             break  # not run yet: the file's counts stop at the last committed stage, and still add up
         stage = StageStats(**storage.read_json(fs, path))
