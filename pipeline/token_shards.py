@@ -29,7 +29,7 @@ import xxhash
 from pipeline import corpus, storage
 from pipeline.registry import param, register
 from pipeline.stats import StageStats
-from pipeline.tokenizer import SPECIALS, Tokenizer
+from pipeline.tokenizer import SPECIALS, cached_tokenizer
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def tokenize_part(dirs: corpus.StageDirs, index: int, part: str, cfg: TokenizeCo
         return storage.read_json(fs, dirs.stats_path(index))
     started = time.perf_counter()
     docs = pq.read_table(part, filesystem=fs)
-    tokenizer = Tokenizer(cfg.tokenizer_path, cfg.specials, cfg.num_threads)
+    tokenizer = cached_tokenizer(cfg.tokenizer_path, cfg.specials, cfg.num_threads)
     ids = tokenizer.encode_batch(docs.column("text").to_pylist())
     table = _token_table(docs, ids, tokenizer.dtype)
     keys = shuffle_keys(docs.column("doc_id").to_numpy(), cfg.seed)
@@ -168,7 +168,7 @@ def _write_shard(fs, path: str, table: pa.Table, row_group_tokens: int) -> None:
 def write_manifest(output: str, shards: list[dict], cfg: TokenizeConfig) -> dict:
     """Written last: counts and checksums read back from the shard files themselves."""
     fs, _ = storage.filesystem(output)
-    info = Tokenizer(cfg.tokenizer_path, cfg.specials).info
+    info = cached_tokenizer(cfg.tokenizer_path, cfg.specials).info
     entries = []
     for shard in shards:
         path = storage.join(output, "tokens", shard["path"])

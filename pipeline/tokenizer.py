@@ -9,6 +9,7 @@ pipeline/assets/ with its licence notice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,12 @@ class Tokenizer:
         prefix = [self.info.bos_id] if self.specials == "bos_eos" else []
         suffix = [self.info.eos_id] if self.specials != "none" else []
         return [fit_ids(prefix + ids + suffix, self.dtype) for ids in self._encode(texts)]
+
+
+@functools.lru_cache(maxsize=4)
+def cached_tokenizer(path: str, specials: str, num_threads: int = 1) -> Tokenizer:
+    """One tokenizer per worker process and settings: loaded once, reused by every task the worker runs."""
+    return Tokenizer(path, specials, num_threads)
 
 
 def fit_ids(ids: list[int], dtype) -> np.ndarray:
