@@ -126,6 +126,7 @@ def _run_tasks(todo, config, address, num_cpus, echo) -> list[tuple[str, str]]:
     queue = list(todo)
     failed: list[tuple[str, str]] = []
     done, started = 0, time.monotonic()
+    totals = {"records": 0, "kept": 0}
     while queue or pending:
         while queue and len(pending) < limit:
             index, path = queue.pop(0)
@@ -136,19 +137,25 @@ def _run_tasks(todo, config, address, num_cpus, echo) -> list[tuple[str, str]]:
             done += 1
             try:
                 stats = ray.get(ref)
-                echo(_progress_line(done, len(todo), stats, time.monotonic() - started))
+                totals["records"] += stats["records_read"]
+                totals["kept"] += stats["kept"]
+                echo(_progress_line(done, len(todo), stats, totals, time.monotonic() - started))
             except Exception as e:  # the task failed after its retries: not committed, a re-run retries it
                 failed.append((path, f"{type(e).__name__}: {str(e).splitlines()[-1] if str(e) else ''}"))
                 echo(f"[{done}/{len(todo)}] FAILED {path}: {failed[-1][1]}")
     return failed
 
 
-def _progress_line(done: int, total: int, stats: dict, elapsed: float) -> str:
+def _progress_line(done: int, total: int, stats: dict, totals: dict, elapsed: float) -> str:
+    """One plain line per committed file (CI logs keep them all): the file, then the run so far."""
     status = "" if stats["status"] == "ok" else f" ERROR: {stats['message']}"
+    rate = totals["records"] / elapsed if elapsed else 0.0
+    eta = (total - done) * elapsed / done if done else 0.0
     return (
-        f"[{done}/{total}] {stats['file']}: {stats['records_read']} records, {stats['kept']} kept, "
-        f"{sum(stats['dropped'].values())} dropped, {sum(stats['errors'].values())} errors "
-        f"({elapsed:.1f} s elapsed){status}"
+        f"[{done}/{total} files] {stats['file']}: {stats['records_read']} records, {stats['kept']} kept, "
+        f"{sum(stats['dropped'].values())} dropped, {sum(stats['errors'].values())} errors{status} | run: "
+        f"{totals['records']:,} records, {totals['kept']:,} kept, {rate:,.0f} records/s, "
+        f"{elapsed:.0f} s elapsed, ~{eta:.0f} s left"
     )
 
 
