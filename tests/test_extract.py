@@ -35,23 +35,23 @@ def _batch(*bodies: bytes, charset: str | None = "utf-8") -> pa.Table:
 
 def test_runaway_page_is_stopped_at_its_time_limit_and_the_batch_goes_on():
     stage = TrafilaturaExtractor(ExtractConfig(timeout_s=0.5))
-    started = time.monotonic()
+    started = time.process_time()  # the limit is CPU time, so a loaded machine does not change the outcome
     out = stage(_batch(RUNAWAY, ARTICLE))
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
     assert out.column("drop_reason").to_pylist() == ["extract.timeout", None]
     assert "yeast" in out.column("text").to_pylist()[1]
-    assert elapsed < 2.0, f"the runaway page was not stopped: {elapsed:.1f} s"
+    assert elapsed < 2.0, f"the runaway page was not stopped: {elapsed:.1f} CPU s"
 
 
 def test_time_limit_interrupts_pure_python_loops():
-    started = time.monotonic()
+    started = time.process_time()
     try:
         with time_limit(0.1):
             while True:
                 pass
     except TimeLimitExceeded:
         pass
-    assert time.monotonic() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_decode_prefers_a_declaration_that_decodes_and_falls_back_when_it_lies():
