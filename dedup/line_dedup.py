@@ -86,7 +86,7 @@ def dedup_group(dirs: corpus.StageDirs, group: list[tuple[int, str]], cfg: LineD
         docs = pq.read_table(part, filesystem=fs)
         texts, reasons = _rewrite(docs.column("text").to_pylist(), counts, seen, cfg)
         rewritten = docs.set_column(docs.column_names.index("text"), "text", pa.array(texts, pa.large_string()))
-        is_kept = pa.array([r is None for r in reasons])
+        is_kept = pa.array([r is None for r in reasons], pa.bool_())
         dropped = docs.filter(pc.invert(is_kept))  # samples show the text before its lines were removed
         kept_reasons = [r for r in reasons if r]
         results.append(

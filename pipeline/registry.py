@@ -37,6 +37,8 @@ STAGE_MODULES = (
     "filters.gopher_quality",
     "filters.c4_quality",
     "filters.fineweb_quality",
+    "filters.toxicity",
+    "filters.quality_classifier",
     "dedup.exact",
     "dedup.line_dedup",
     "dedup.minhash_dedup",

@@ -53,7 +53,7 @@ def test_exact_counts_per_reason(config, name):
 
 def test_mislabelled_charset_page_is_decoded_correctly(config):
     process_file(0, str(FIXTURES / "warc/mixed.warc.gz"), config)
-    texts = pq.read_table(os.path.join(config.options.output, "docs")).column("text").to_pylist()
+    texts = pq.read_table(os.path.join(config.options.output, config.per_file_docs_folder)).column("text").to_pylist()
     cafe = [t for t in texts if "café" in t]
     assert len(cafe) == 1
     for word in ("naïve", "résumé", "“", "—"):
@@ -62,7 +62,7 @@ def test_mislabelled_charset_page_is_decoded_correctly(config):
 
 def test_kept_documents_carry_ids_urls_and_language(config):
     process_file(3, str(FIXTURES / "warc/plain.warc"), config)
-    table = pq.read_table(os.path.join(config.options.output, "docs"))
+    table = pq.read_table(os.path.join(config.options.output, config.per_file_docs_folder))
     assert table.column("doc_id").to_pylist() == [3 << 32, (3 << 32) + 1]
     assert all(i.startswith("<urn:uuid:") for i in table.column("id").to_pylist())
     assert all(u.startswith("http") for u in table.column("url").to_pylist())

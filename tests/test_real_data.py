@@ -35,6 +35,6 @@ def test_every_real_warc_file_is_accounted_for(tmp_path):
     assert by_name["dolma_wget2024_sample-0000.warc.gz"]["records_read"] == 22
     # the 2014 sample was cut by its authors inside its 4th response: 38,688 + 24,745 > 58,775 bytes
     assert by_name["wdps_CC-MAIN-2014-35_sample.warc"]["errors"] == {"read.truncated": 1}
-    kept = pq.read_table(tmp_path / "out" / "docs")
+    kept = pq.read_table(tmp_path / "out" / config.per_file_docs_folder)
     assert kept.num_rows == sum(s["kept"] for s in results) > 20
     assert set(kept.column("language").to_pylist()) == {"en"}
