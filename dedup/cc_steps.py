@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dedup.components import large_star, roots_from_stars, small_star, split, symmetric, unique_edges
+from dedup.signature_store import agreement
 from pipeline import corpus, storage
 
 REASON = "minhash_dedup.duplicate"
@@ -66,15 +67,19 @@ def star_round(output: str, cc_dir: str, r: int, q: int, partitions: int) -> boo
     return changed
 
 
-def removals(output: str, cc_dir: str, r: int, q: int, removed_dir: str) -> int:
-    """Task: at the fixed point, every node of partition q that is not its component's root is removed."""
+def removals(output: str, cc_dir: str, r: int, q: int, removed_dir: str, work: str, min_jaccard: float) -> int:
+    """Task: at the fixed point, every node of partition q that is not its component's root is removed;
+    with `min_jaccard` > 0, only if its signature still agrees that much with the root's (the kept one)."""
     fs, _ = storage.filesystem(output)
     final = storage.join(removed_dir, f"part-{q:04d}.parquet")
     if fs.exists(final):
         return pq.read_metadata(final, filesystem=fs).num_rows
     roots = roots_from_stars([read_input(fs, cc_dir, r, q)])
-    removed = sorted(node for node, root in roots.items() if root < node)
-    kept_as = [roots[node] for node in removed]
+    removed = np.array(sorted(node for node, root in roots.items() if root < node), dtype=np.int64)
+    kept_as = np.array([roots[node] for node in removed.tolist()], dtype=np.int64)
+    if min_jaccard > 0 and removed.size:
+        close = agreement(fs, work, removed, kept_as) >= min_jaccard
+        removed, kept_as = removed[close], kept_as[close]
     table = pa.table(
         {
             "doc_id": pa.array(removed, pa.int64()),
@@ -86,7 +91,9 @@ def removals(output: str, cc_dir: str, r: int, q: int, removed_dir: str) -> int:
     return len(removed)
 
 
-def connected_components(ctx: corpus.CorpusContext, edge_files: list[str], partitions: int) -> list[str]:
+def connected_components(
+    ctx: corpus.CorpusContext, edge_files: list[str], partitions: int, min_jaccard: float = 0.0
+) -> list[str]:
     """Drive the rounds with ctx.map until the exact stop test passes; returns the removal files."""
     cc_dir, removed_dir = storage.join(ctx.work, "cc"), storage.join(ctx.work, "removed")
     ctx.map(seed_edges, [(ctx.output, b, f, cc_dir, partitions) for b, f in enumerate(edge_files)])
@@ -96,5 +103,5 @@ def connected_components(ctx: corpus.CorpusContext, edge_files: list[str], parti
         if r >= 2 and r % 2 == 0 and not any(changed):
             break
         r += 1
-    ctx.map(removals, [(ctx.output, cc_dir, r, q, removed_dir) for q in range(partitions)])
+    ctx.map(removals, [(ctx.output, cc_dir, r, q, removed_dir, ctx.work, min_jaccard) for q in range(partitions)])
     return [storage.join(removed_dir, f"part-{q:04d}.parquet") for q in range(partitions)]

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
 
-from dedup.minhash import normalize
+from dedup.minhasher import fast_normalize as normalize
 from pipeline import corpus, storage
 from pipeline.registry import param, register
 

@@ -6,7 +6,9 @@
    with `verify_min_jaccard` > 0 a candidate pair is kept only if its estimated Jaccard reaches it;
 3. connected components (dedup/cc_steps.py): large-star / small-star rounds over `cc_partitions` files
    until the exact stop test passes;
-4. removal: every document but the smallest doc_id of its component; 5. filter (a task per part).
+4. removal: every document but the smallest doc_id of its component (with verification on, only those
+   whose estimated Jaccard to that kept document reaches `verify_min_jaccard`: components chain, so a
+   member can be far from the root though each edge is close); 5. filter (a task per part).
 One document per cluster survives, the smallest doc_id, so the result does not depend on the number of
 workers or the order of the inputs. No task holds more than one part, one bucket or one partition.
 """
@@ -17,11 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dedup import cc_steps
-from dedup.minhash import MinHashParams, band_keys, permutations, signature
+from dedup.minhash import MinHashParams, band_keys
+from dedup.minhasher import MinHasher
+from dedup.signature_store import SIG_COLUMN, agreement
 from pipeline import corpus, storage
 from pipeline.registry import param, register
 
@@ -54,11 +57,8 @@ class MinHashDedup:
         cfg, work = self.cfg, ctx.work
         ctx.map(signatures, [(ctx.output, i, part, work, cfg) for i, part in ctx.parts])
         edge_files = ctx.map(bucket_edges, [(ctx.output, b, work, cfg) for b in range(cfg.partitions)])
-        removal_files = cc_steps.connected_components(ctx, edge_files, cfg.cc_partitions)
+        removal_files = cc_steps.connected_components(ctx, edge_files, cfg.cc_partitions, cfg.verify_min_jaccard)
         return ctx.map(corpus.filter_with_removals, [(ctx.dirs, i, part, removal_files) for i, part in ctx.parts])
-
-
-SIG_COLUMN = "signature"
 
 
 def signatures(output: str, index: int, part: str, work: str, cfg: MinHashDedupConfig) -> None:
@@ -70,14 +70,8 @@ def signatures(output: str, index: int, part: str, work: str, cfg: MinHashDedupC
         return
     docs = pq.read_table(part, columns=["doc_id", "text"], filesystem=fs)
     params = cfg.params
-    perms = permutations(params)
-    ids, sigs = [], []
-    for doc_id, text in zip(docs.column("doc_id").to_pylist(), docs.column("text").to_pylist()):
-        sig = signature(text or "", params, perms)
-        if sig is not None:  # fewer words than a shingle: no signature, never a duplicate
-            ids.append(doc_id)
-            sigs.append(sig)
-    matrix = np.stack(sigs) if sigs else np.empty((0, params.num_perm), np.uint32)
+    rows, matrix = MinHasher(params).signatures(docs.column("text").to_pylist())
+    ids = docs.column("doc_id").to_numpy()[rows].tolist()  # fewer words than a shingle: no signature
     sig_array = pa.FixedSizeListArray.from_arrays(pa.array(matrix.ravel(), pa.uint32()), params.num_perm)
     corpus.write_part(
         fs,
@@ -133,19 +127,5 @@ def star_edges(band: np.ndarray, key: np.ndarray, doc_id: np.ndarray) -> tuple[n
 def _verified(fs, work: str, u: np.ndarray, v: np.ndarray, min_jaccard: float) -> tuple[np.ndarray, np.ndarray]:
     """Keep the pairs whose signatures agree on at least `min_jaccard` of their values."""
     pairs = np.unique(np.stack((u, v), axis=1), axis=0)
-    sigs = _load_signatures(fs, work, np.unique(pairs.ravel()))
-    agree = np.array([np.mean(sigs[a] == sigs[b]) for a, b in pairs.tolist()])
-    keep = agree >= min_jaccard
+    keep = agreement(fs, work, pairs[:, 0], pairs[:, 1]) >= min_jaccard
     return pairs[keep, 0], pairs[keep, 1]
-
-
-def _load_signatures(fs, work: str, ids: np.ndarray) -> dict[int, np.ndarray]:
-    """Signatures of the given doc_ids, reading only the parts (input files) they come from."""
-    found: dict[int, np.ndarray] = {}
-    for file_index in np.unique(ids >> 32).tolist():
-        path = storage.join(work, "sigs", f"part-{file_index:06d}.parquet")
-        table = pq.read_table(path, filesystem=fs)
-        table = table.filter(pc.is_in(table.column("doc_id"), value_set=pa.array(ids, pa.int64())))
-        matrix = table.column(SIG_COLUMN).combine_chunks().flatten().to_numpy().reshape(table.num_rows, -1)
-        found.update(zip(table.column("doc_id").to_pylist(), matrix))
-    return found

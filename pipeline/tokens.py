@@ -177,3 +177,31 @@ def main_tokens(command: str, out: str) -> int:
         print(f"PROBLEM {p}")
     print("manifest and shards agree" if not problems else f"{len(problems)} problems")
     return 0 if not problems else 1
+
+
+def torch_dataset(out: str, seq_len: int, packing: str = "concat", pad_id: int = 0, seed: int = 0):
+    """A torch IterableDataset of packed sequences, sharded by torch.distributed rank and DataLoader worker.
+
+    Needs the optional extra `pip install -e '.[torch]'`; everything else here works without torch.
+    """
+    import torch
+    from torch.utils.data import IterableDataset, get_worker_info
+
+    class PackedTokens(IterableDataset):
+        def __iter__(self):
+            rank, world = _torch_rank_world(torch)
+            info = get_worker_info()
+            workers, worker = (info.num_workers, info.id) if info else (1, 0)
+            reader = DocumentReader(out, rank * workers + worker, world * workers, seed)
+            docs = iter(reader)
+            packed = pack_concat(docs, seq_len) if packing == "concat" else pack_best_fit(docs, seq_len, pad_id)
+            for seq in packed:
+                yield {k: torch.from_numpy(v) for k, v in seq.items()}
+
+    return PackedTokens()
+
+
+def _torch_rank_world(torch) -> tuple[int, int]:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1

@@ -10,6 +10,7 @@ import pytest
 
 from dedup.minhash import MinHashParams, band_keys, permutations, shingle_hashes, signature
 from dedup.minhash_dedup import MinHashDedup, MinHashDedupConfig, star_edges
+from tests.conftest import shared_data
 from tests.test_dedup_exact import _write_parts, run_stage
 
 WORDS = (
@@ -85,3 +86,48 @@ def test_verification_removes_nothing_that_is_really_similar(tmp_path):
     parts = _write_parts(tmp_path, CORPUS)
     kept, _ = run_stage(tmp_path, MinHashDedup(MinHashDedupConfig(verify_min_jaccard=0.7)), parts, "minhash_dedup")
     assert kept == EXPECTED_KEPT
+
+
+EDGE_CASES = [
+    "",
+    "   ",
+    "ASCII only, with punctuation... and 3.14 numbers!",
+    "Café naïve résumé — “quotes” and ‘single’",
+    "Ελληνικά κείμενα με τόνους",
+    "中文文本，没有空格。",
+    "e\u0301 combining marks a\u0308",
+    "control\x1cseparators\x1dhere\x1eand\x1fthere",
+    "İstanbul ǅ ß ﬁ",
+    "١٢٣ Arabic-Indic digits ٤٫٥",
+    "tabs\tand\nnew\r\nlines  ",
+]
+
+
+@pytest.mark.parametrize("text", EDGE_CASES + [_doc(7), _edit(_doc(7), 0.1, 1)])
+def test_fast_path_is_identical_to_the_reference(text):
+    from dedup.minhash import normalize
+    from dedup.minhasher import MinHasher, fast_normalize, fast_shingle_hashes
+
+    params = MinHashParams()
+    assert fast_normalize(text) == normalize(text)
+    assert np.array_equal(fast_shingle_hashes(text, 5), shingle_hashes(text, 5))
+    reference = signature(text, params, permutations(params))
+    fast = MinHasher(params).signature(text)
+    assert (reference is None and fast is None) or reference.tobytes() == fast.tobytes()
+
+
+def test_fast_path_is_identical_on_real_pages():
+    import gzip
+    import json
+
+    from dedup.minhasher import MinHasher
+
+    path = shared_data("quality") / "cc_text_dolma_CC-MAIN-2019-30_697docs.jsonl.gz"
+    with gzip.open(path, "rt") as f:
+        fixtures = [json.loads(line)["text"] for line in f][:300]
+
+    params = MinHashParams()
+    rows, matrix = MinHasher(params).signatures(fixtures)
+    expected = [signature(t, params, permutations(params)) for t in fixtures]
+    assert [i for i, e in enumerate(expected) if e is not None] == rows.tolist()
+    assert all(matrix[k].tobytes() == expected[i].tobytes() for k, i in enumerate(rows.tolist()))

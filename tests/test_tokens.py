@@ -145,3 +145,13 @@ def test_packers_keep_every_token():
     assert real == sorted(int(x) for d in docs for x in d)
     for s in best:
         assert s["cu_seqlens"][-1] == 16 and s["position_ids"][0] == 0
+
+
+@pytest.mark.ray
+def test_torch_dataset_yields_packed_tensors(run_out):
+    torch = pytest.importorskip("torch", reason="torch is an optional extra: pip install -e '.[torch]'")
+    from pipeline.tokens import torch_dataset
+
+    loader = torch.utils.data.DataLoader(torch_dataset(str(run_out), seq_len=256), batch_size=2)
+    batch = next(iter(loader))
+    assert batch["input_ids"].shape == (2, 256) and batch["input_ids"].dtype == torch.int64
