@@ -68,14 +68,17 @@ def _canonical_report(out: Path) -> dict:
 
 
 def _assert_same_output(out: Path, clean: Path) -> None:
-    parts = sorted(p.name for p in (clean / "docs").iterdir())
-    assert parts == sorted(p.name for p in (out / "docs").iterdir())
-    for name in parts:  # byte-identical Parquet, part by part
-        assert (out / "docs" / name).read_bytes() == (clean / "docs" / name).read_bytes(), name
+    for folder in ("docs", "tokens/shards"):  # byte-identical Parquet, file by file
+        names = sorted(p.name for p in (clean / folder).iterdir())
+        assert names == sorted(p.name for p in (out / folder).iterdir()), folder
+        for name in names:
+            assert (out / folder / name).read_bytes() == (clean / folder / name).read_bytes(), name
+    assert (out / "tokens" / "manifest.json").read_text() == (clean / "tokens" / "manifest.json").read_text()
     assert _canonical_report(out) == _canonical_report(clean)
     assert not list(out.rglob("*.tmp-*")), "temporary files left behind"
     ids = pq.read_table(out / "docs").column("doc_id").to_pylist()
-    assert len(ids) == len(set(ids)) == 7 * N_FILES
+    # 24 copies of one file: the per-file pass keeps 7 documents of each, exact_dedup all but the first copy's
+    assert len(ids) == len(set(ids)) == 7
 
 
 def test_sigkill_driver_then_rerun_gives_the_uninterrupted_output(inputs, clean_run, tmp_path):
@@ -110,6 +113,21 @@ def test_sigkill_worker_mid_file_is_retried_by_ray(inputs, clean_run, tmp_path):
         if driver.poll() is None:
             driver.kill()
     assert driver.returncode == 0, output.decode()
+    _assert_same_output(out, clean_run)
+
+
+def test_sigkill_driver_during_dedup_then_rerun_gives_the_uninterrupted_output(inputs, clean_run, tmp_path):
+    out = tmp_path / "out"
+    driver = subprocess.Popen(_command(inputs, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _wait_for(lambda: (out / "work" / "minhash_dedup" / "keys").exists(), what="the MinHash step to start")
+    children = psutil.Process(driver.pid).children(recursive=True)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    _stop_leftovers(children)
+    assert _committed(out) == N_FILES and not (out / "tokens" / "manifest.json").exists()
+    rerun = subprocess.run(_command(inputs, out), cwd=ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"{N_FILES} already committed, 0 to process" in rerun.stdout
     _assert_same_output(out, clean_run)
 
 
