@@ -411,7 +411,7 @@ def print_report(results: list[dict]) -> None:
             f"\n{n:,} documents, {r['spec']['parts']} parts{label}: stage {r['stage_s']:.1f} s wall "
             f"({n / r['stage_s']:.0f} docs/s), generation {r['generate_s']:.0f} s, Ray start {r['ray_start_s']:.1f} s"
         )
-        print(f"  workers' signature(): {r['worker_signature']}, verify_min_jaccard {r['verify_min_jaccard']}")
+        print(f"  verify_min_jaccard {r['verify_min_jaccard']}")
         print(f"  {'step':22s} {'calls':>5s} {'tasks':>6s} {'wall s':>8s} {'share':>6s} {'max worker RSS':>15s}")
         for step, t in r["step_totals"].items():
             mem = r["memory"]["per_step"].get(step, {}).get("max_worker_rss", 0)
