@@ -10,74 +10,28 @@ terminal-punctuation rule (it removes too much), so that is our default too.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
-from filters.text import Doc, split_words
+from filters.text import Doc, chunk_words
 from pipeline.registry import param, register
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")
 POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
-# spaCy's Sentencizer default punct_chars, the ones datatrove's sentence split ends a sentence on.
-SENTENCE_ENDS = frozenset("!.?։؟۔܀܁܂߹।॥၊။።፧፨᙮᜵᜶᠃᠉᥄᥅᪨᪩᪪᪫᭚᭛᭞᭟᰻᰼᱾᱿‼‽⁇⁈⁉⸮⸼꓿꘎꘏꛳꛷꡶꡷꣎꣏꤯꧈꧉꩝꩞꩟꫰꫱꯫﹒﹖﹗！．？｡") | {
-    "\U00010a56",
-    "\U00010a57",
-    "\U00011047",
-    "\U00011048",
-    "\U000110be",
-    "\U000110bf",
-    "\U000110c0",
-    "\U000110c1",
-    "\U00011141",
-    "\U00011142",
-    "\U00011143",
-    "\U000111c5",
-    "\U000111c6",
-    "\U000111cd",
-    "\U000111de",
-    "\U000111df",
-    "\U00011238",
-    "\U00011239",
-    "\U0001123b",
-    "\U0001123c",
-    "\U000112a9",
-    "\U0001144b",
-    "\U0001144c",
-    "\U000115c2",
-    "\U000115c3",
-    "\U000115c9",
-    "\U000115ca",
-    "\U000115cb",
-    "\U000115cc",
-    "\U000115cd",
-    "\U000115ce",
-    "\U000115cf",
-    "\U000115d0",
-    "\U000115d1",
-    "\U000115d2",
-    "\U000115d3",
-    "\U000115d4",
-    "\U000115d5",
-    "\U000115d6",
-    "\U000115d7",
-    "\U00011641",
-    "\U00011642",
-    "\U0001173c",
-    "\U0001173d",
-    "\U0001173e",
-    "\U00011c41",
-    "\U00011c42",
-    "\U00016a6e",
-    "\U00016a6f",
-    "\U00016af5",
-    "\U00016b37",
-    "\U00016b38",
-    "\U00016b44",
-    "\U0001bc9f",
-    "\U0001da88",
-    "｡",
-    "。",
-}
+# spaCy's Sentencizer default punct_chars (spacy/pipeline/sentencizer.pyx): a token that is one of these ends a
+# sentence. datatrove's C4 counts sentences with that Sentencizer over blank English spaCy tokens.
+SENTENCE_ENDS = frozenset(
+    "!.?։؟۔܀܁܂߹।॥၊။።፧፨᙮᜵᜶᠃᠉᥄᥅᪨᪩᪪᪫᭚᭛᭞᭟᰻᰼᱾᱿‼‽⁇⁈⁉⸮⸼꓿꘎꘏꛳꛷꡶꡷꣎꣏꤯꧈꧉꩝꩞꩟꫰꫱꯫﹒﹖﹗！．？｡。"
+    "\U00010a56\U00010a57\U00011047\U00011048\U000110be\U000110bf\U000110c0\U000110c1\U00011141\U00011142"
+    "\U00011143\U000111c5\U000111c6\U000111cd\U000111de\U000111df\U00011238\U00011239\U0001123b\U0001123c"
+    "\U000112a9\U0001144b\U0001144c\U000115c2\U000115c3\U000115c9\U000115ca\U000115cb\U000115cc\U000115cd"
+    "\U000115ce\U000115cf\U000115d0\U000115d1\U000115d2\U000115d3\U000115d4\U000115d5\U000115d6\U000115d7"
+    "\U00011641\U00011642\U0001173c\U0001173d\U0001173e\U00011a42\U00011a43\U00011a9b\U00011a9c\U00011c41"
+    "\U00011c42\U00016a6e\U00016a6f\U00016af5\U00016b37\U00016b38\U00016b44\U0001bc9f\U0001da88"
+)
+_WHITESPACE_RUNS = re.compile(r"(\s+)")
 
 
 @dataclass(frozen=True)
@@ -134,20 +88,25 @@ def _judge_line(line: str, cfg: C4QualityConfig) -> tuple[str, str]:
 
 
 def count_sentences(line: str) -> int:
-    """Sentences as spaCy's rule-based Sentencizer counts them: a new one starts at the first non-punctuation
-    token after a sentence-ending token."""
+    """Sentences as spaCy's rule-based Sentencizer counts them: a new one starts at the first token after a
+    sentence end that is not punctuation. spaCy makes a token of any whitespace but the one space after a word:
+    such a token is not punctuation, so it can start a sentence too (leading whitespace cannot: nothing ended)."""
     count, seen_end = 1, False
-    for token in split_words(line):
-        is_end = token in SENTENCE_ENDS
-        if seen_end and not is_end and not _is_punct(token):
-            count += 1
-            seen_end = False
-        elif is_end:
-            seen_end = True
+    pieces = _WHITESPACE_RUNS.split(line)  # chunk, whitespace, chunk, ..., chunk (end chunks may be "")
+    for i, piece in enumerate(pieces):
+        if i % 2:  # a whitespace run
+            if seen_end and piece != " ":
+                count, seen_end = count + 1, False
+            continue
+        for token in chunk_words(piece) if piece else ():
+            if token in SENTENCE_ENDS:
+                seen_end = True
+            elif seen_end and not _is_punct(token):
+                count, seen_end = count + 1, False
     return count
 
 
+@lru_cache(maxsize=1 << 14)
 def _is_punct(token: str) -> bool:
-    import unicodedata
-
+    """spaCy's `is_punct`: every character is in a Unicode punctuation category."""
     return all(unicodedata.category(c).startswith("P") for c in token)

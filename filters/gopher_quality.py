@@ -42,10 +42,7 @@ def gopher_quality(doc: Doc, cfg: GopherQualityConfig) -> str | None:
     reason = _word_lengths(content, cfg) or _symbols(doc.text, len(words), cfg) or _line_shapes(doc.lines, cfg)
     if reason:
         return reason
-    if (
-        cfg.min_alpha_words_frac
-        and sum(any(c.isalpha() for c in w) for w in words) / len(words) < cfg.min_alpha_words_frac
-    ):
+    if cfg.min_alpha_words_frac and _alpha_words(words) / len(words) < cfg.min_alpha_words_frac:
         return "few_alpha_words"
     if cfg.min_stop_words and len(doc.word_set.intersection(cfg.stop_words)) < cfg.min_stop_words:
         return "few_stop_words"
@@ -81,3 +78,8 @@ def _line_shapes(lines: list[str], cfg: GopherQualityConfig) -> str | None:
     if cfg.max_ellipsis_lines_frac and ellipses / len(lines) > cfg.max_ellipsis_lines_frac:
         return "ellipsis_lines"
     return None
+
+
+def _alpha_words(words: list[str]) -> int:
+    """Words with at least one alphabetic character (most are all letters: str.isalpha answers in C)."""
+    return sum(1 for w in words if w.isalpha() or any(c.isalpha() for c in w))
