@@ -30,11 +30,9 @@ from pipeline.registry import param, register
 
 
 @dataclass(frozen=True)
-class MinHashDedupConfig:
-    n_grams: int = param(5, "words per shingle (FineWeb)", ge=1, le=20)
-    bands: int = param(14, "LSH bands (FineWeb): threshold ~ (1/bands)^(1/rows) = 0.72", ge=1, le=64)
-    rows: int = param(8, "signature values per band (FineWeb)", ge=1, le=32)
-    seed: int = param(1, "seed of the hash permutations: same seed, same signatures", ge=0)
+class MinHashDedupConfig(MinHashParams):
+    """The MinHash parameters (n_grams, bands, rows, seed; FineWeb's) plus how the stage distributes work."""
+
     partitions: int = param(16, "buckets of the band-key shuffle", ge=1)
     cc_partitions: int = param(16, "edge partitions of the connected-components rounds", ge=1)
     verify_min_jaccard: float = param(
@@ -43,6 +41,7 @@ class MinHashDedupConfig:
 
     @property
     def params(self) -> MinHashParams:
+        """Only the signature parameters: what the signatures depend on (and the worker cache keys on)."""
         return MinHashParams(n_grams=self.n_grams, bands=self.bands, rows=self.rows, seed=self.seed)
 
 
