@@ -1,5 +1,5 @@
 """The dedup stages end to end through Ray on the fixtures: exact mirror and near-duplicates removed, the
-counts add up per file, and 1 or 2 workers give byte-identical documents."""
+counts add up per file, and 1 or 2 workers give byte-identical documents, token shards and manifest."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ stages:
     partitions: 4
     cc_partitions: 3
   - stage: line_dedup
+  - stage: tokenize
+    shard_tokens: 2000
+    buckets: 3
 """
 
 
@@ -50,5 +53,9 @@ def test_dedup_stages_remove_the_fixture_duplicates_identically_with_1_or_2_work
     assert stages["line_dedup"]["docs_in"] == stages["minhash_dedup"]["docs_out"]
     texts = pq.read_table(one / "docs").column("text").to_pylist()
     assert len(texts) == report["totals"]["kept"] == len(set(texts))
-    for part in sorted((one / "docs").iterdir()):
-        assert part.read_bytes() == (two / "docs" / part.name).read_bytes(), part.name
+    for folder in ("docs", "tokens/shards"):
+        names = sorted(p.name for p in (one / folder).iterdir())
+        assert names and names == sorted(p.name for p in (two / folder).iterdir())
+        for name in names:
+            assert (one / folder / name).read_bytes() == (two / folder / name).read_bytes(), name
+    assert (one / "tokens" / "manifest.json").read_bytes() == (two / "tokens" / "manifest.json").read_bytes()
