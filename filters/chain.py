@@ -3,7 +3,9 @@
 A heuristic filter is a pure function `fn(doc: Doc, cfg) -> str | None` (None = keep, else the rule that
 dropped it), registered with kind="filter". The engine hands every run of consecutive filters in
 `stages.yaml` to one `FilterChain`: each document is split into lines/words once, the filters run in
-order and the first reason wins. Each filter still gets its own counters, time and bytes in the report.
+order and the first reason wins. Each filter still gets its own counters, time and bytes in the report, and
+the histogram of its signal when it declares one (`fn.signals` = {column: threshold field},
+`fn.signal_values(doc)` = {column: value in [0, 1]}).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from pipeline.stats import StageStats
 FilterFn = Callable[[Doc, Any], "str | None"]
 
 
+def _no_signals(doc: Doc) -> dict[str, float]:
+    return {}
+
+
 class FilterChain:
     def __init__(self, members: list[tuple[str, FilterFn, Any]]):
         self.members = members
@@ -32,20 +38,26 @@ class FilterChain:
         texts = batch.column("text").to_pylist()
         urls = batch.column("url").to_pylist()
         stats = [StageStats(name) for name in self.names]
+        signals: list[dict[str, list[float]]] = [{} for _ in self.members]
         reasons: list[str | None] = [None] * len(texts)
         for i, text in enumerate(texts):
             doc = Doc(text or "", urls[i])
-            reasons[i] = self._run_one(doc, stats)
+            reasons[i] = self._run_one(doc, stats, signals)
             texts[i] = doc.text
+        for member_stats, member_signals in zip(stats, signals):
+            for column, values in member_signals.items():
+                member_stats.count_signal(column, values)
         batch = set_column(batch, "text", pa.array(texts, type=pa.large_string()))
         return with_drop_reasons(batch, reasons), stats
 
-    def _run_one(self, doc: Doc, stats: list[StageStats]) -> str | None:
+    def _run_one(self, doc: Doc, stats: list[StageStats], signals: list[dict]) -> str | None:
         size = len(doc.text.encode("utf-8"))
-        for (name, fn, cfg), s in zip(self.members, stats):
+        for (name, fn, cfg), s, member_signals in zip(self.members, stats, signals):
             s.docs_in += 1
             s.bytes_in += size
             started = time.perf_counter()
+            for column, value in getattr(fn, "signal_values", _no_signals)(doc).items():  # for the report
+                member_signals.setdefault(column, []).append(value)
             text_before = doc.text
             rule = fn(doc, cfg)
             s.seconds += time.perf_counter() - started

@@ -50,3 +50,12 @@ def fineweb_quality(doc: Doc, cfg: FineWebQualityConfig) -> str | None:
     if doc.words and doc.text.count("\n") / len(doc.words) > cfg.max_newline_word_ratio:
         return "list_ratio"
     return None
+
+
+def _signal_values(doc: Doc) -> dict[str, float]:
+    lines = doc.nonempty_lines
+    return {"line_punct_frac": sum(line.endswith(_TERMINAL) for line in lines) / len(lines)} if lines else {}
+
+
+fineweb_quality.signals = {"line_punct_frac": "min_line_punct_frac"}  # report histogram, threshold marked
+fineweb_quality.signal_values = _signal_values

@@ -83,3 +83,12 @@ def _line_shapes(lines: list[str], cfg: GopherQualityConfig) -> str | None:
 def _alpha_words(words: list[str]) -> int:
     """Words with at least one alphabetic character (most are all letters: str.isalpha answers in C)."""
     return sum(1 for w in words if w.isalpha() or any(c.isalpha() for c in w))
+
+
+def _signal_values(doc: Doc) -> dict[str, float]:
+    words = doc.words
+    return {"alpha_words_frac": _alpha_words(words) / len(words)} if words else {}
+
+
+gopher_quality.signals = {"alpha_words_frac": "min_alpha_words_frac"}  # report histogram, threshold marked
+gopher_quality.signal_values = _signal_values

@@ -173,3 +173,12 @@ def _scan(grams: dict[int, str], n: int) -> int:
             seen_later.add(gram)
             position = i + 1
     return repeated
+
+
+def _signal_values(doc: Doc) -> dict[str, float]:
+    lines = LINE_BREAKS.split(doc.text)
+    return {"dup_line_frac": find_duplicates(lines)[0] / len(lines)} if doc.text else {}
+
+
+gopher_repetition.signals = {"dup_line_frac": "max_dup_line_frac"}  # report histogram, threshold marked
+gopher_repetition.signal_values = _signal_values
