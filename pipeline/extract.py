@@ -78,11 +78,14 @@ class TrafilaturaExtractor:
 
 
 def decode_html(body: bytes, declared: str | None) -> str:
-    """Bytes to text: the server's charset if it decodes cleanly, then <meta charset>, UTF-8, detection.
+    """Bytes to text: UTF-8 if the bytes are valid UTF-8, else the server's charset if it decodes cleanly,
+    then <meta charset>, then detection.
 
-    Servers often lie (a cp1252 page served as UTF-8); a strict decode catches the lie and we move on.
+    Servers often lie both ways (a cp1252 page served as UTF-8, a UTF-8 page served as Shift_JIS). Non-ASCII
+    text that is valid UTF-8 is almost never anything else, while a legacy single- or double-byte decode of
+    UTF-8 bytes often "succeeds" with mojibake; so valid UTF-8 wins, as in datatrove's reader.
     """
-    for candidate in (declared, _meta_charset(body), "utf-8"):
+    for candidate in ("utf-8", declared, _meta_charset(body)):
         if candidate:
             try:
                 return body.decode(_python_codec(candidate))

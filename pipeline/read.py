@@ -50,40 +50,49 @@ class WarcReader:
         self.record_types: collections.Counter[str] = collections.Counter()
 
     def __call__(self, path: str, file_index: int) -> Iterator[dict]:
+        state = _ReadState()
+        with open_input(path) as stream:
+            _reject_unsupported(stream, path)
+            resyncable = stream.seekable() and stream.peek(2)[:2] == GZIP_MAGIC
+            base: int | None = 0
+            while base is not None:
+                failure = yield from self._records(stream, path, file_index, base, state)
+                base = _next_member(stream, *failure) if failure and resyncable else None
+        if state.ordinal == 0 and not self.record_types:
+            raise UnsupportedInput(f"{path}: no WARC record found: not a WARC/WET file, or empty")
+
+    def _records(self, stream, path: str, file_index: int, base: int, state: _ReadState):
+        """Records from byte `base` on. On a corrupt record: one error row, then (position, any record read)
+        so the caller can skip to the next gzip member; None at the end of the file."""
         from fastwarc.warc import ArchiveIterator, WarcRecordType
 
         wanted = WarcRecordType.response | WarcRecordType.conversion
-        ordinal = 0
-        with open_input(path) as stream:
-            _reject_unsupported(stream, path)
-            records = ArchiveIterator(stream, parse_http=False, quirks_mode=self.cfg.quirks_mode)
-            position = 0
-            while True:
-                try:
-                    record = next(records)
-                except StopIteration:
-                    break
-                except Exception as e:  # fastwarc raises OSError subclasses on corrupt/truncated input
-                    yield _error_row(path, file_index, ordinal, position, f"read.{_error_kind(e)}")
-                    return
-                position = record.stream_pos
-                self.record_types[str(record.record_type)] += 1
-                if not int(record.record_type & wanted):
-                    continue
-                yield self._row(record, path, file_index, ordinal)
-                ordinal += 1
-        if sum(self.record_types.values()) == 0 and position == 0 and ordinal == 0:
-            raise UnsupportedInput(f"{path}: no WARC record found: not a WARC/WET file, or empty")
+        records = ArchiveIterator(stream, parse_http=False, quirks_mode=self.cfg.quirks_mode)
+        last, got_any = base, False
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                return None
+            except Exception as e:  # fastwarc raises OSError subclasses on corrupt/truncated input
+                yield _error_row(path, file_index, state.ordinal, last, f"read.{_error_kind(e)}")
+                state.ordinal += 1
+                return last, got_any
+            last, got_any = record.stream_pos, True  # fastwarc reports the absolute offset in the stream
+            self.record_types[str(record.record_type)] += 1
+            if int(record.record_type & wanted):
+                yield self._row(record, path, file_index, state.ordinal, last)
+                state.ordinal += 1
 
-    def _row(self, record, path: str, file_index: int, ordinal: int) -> dict:
-        row = _base_row(record, path, file_index, ordinal)
+    def _row(self, record, path: str, file_index: int, ordinal: int, offset: int) -> dict:
+        row = _base_row(record, path, file_index, ordinal, offset)
         reason = self._check_headers(record)
         if reason is not None:
             row["drop_reason"] = reason
             return row
         block = record.reader.read()
         if len(block) < record.content_length:  # the file ends inside this record
-            return _error_row(path, file_index, ordinal, record.stream_pos, "read.truncated")
+            return _error_row(path, file_index, ordinal, offset, "read.truncated")
         if str(record.record_type) == "conversion":
             row["text"] = block.decode("utf-8", errors="replace")
             row["drop_reason"] = None if row["text"].strip() else "read.empty"
@@ -92,7 +101,7 @@ class WarcReader:
         reason = self._check_http(record)
         if reason is None:
             body, reason = _decoded_body(record)
-            reason = reason or ("read.empty" if not body.strip() else _sniff_type(record, body, self.cfg))
+            reason = reason or _body_problem(record, body, self.cfg)
             row["html"] = body if reason is None else None
             row["charset"] = record.http_charset
         row["drop_reason"] = reason
@@ -125,14 +134,14 @@ class WarcReader:
         return None
 
 
-def _base_row(record, path: str, file_index: int, ordinal: int) -> dict:
+def _base_row(record, path: str, file_index: int, ordinal: int, offset: int) -> dict:
     headers = record.headers
     return {
         "doc_id": (file_index << 32) | ordinal,  # stable: input-file index and record ordinal
         "id": headers.get("WARC-Record-ID"),
         "url": (headers.get("WARC-Target-URI") or "").strip("<>") or None,
         "date": headers.get("WARC-Date"),
-        "source": f"{path}@{record.stream_pos}",
+        "source": f"{path}@{offset}",
         "html": None,
         "charset": None,
         "content_length": record.content_length,
@@ -194,6 +203,50 @@ def _dechunk(body: bytes) -> bytes:
             return bytes(out)
         out += body[end + 2 : end + 2 + size]
         pos = end + 2 + size + 2
+
+
+def _body_problem(record, body: bytes, cfg: ReadConfig) -> str | None:
+    if not body.strip():
+        return "read.empty"
+    if b"\x00" in body[:8192]:  # no HTML page holds NUL bytes; images and archives served as text/html do
+        return "read.binary"
+    return _sniff_type(record, body, cfg)
+
+
+class _ReadState:
+    """Counts records across the restarts that skip a corrupt gzip member."""
+
+    def __init__(self):
+        self.ordinal = 0
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+_MEMBER_START = b"\x1f\x8b\x08"  # gzip magic + deflate: where a CommonCrawl record (one member each) starts
+
+
+def _next_member(stream, position: int, got_any: bool) -> int | None:
+    """Offset of the first gzip member after the corrupt one, or None. The corrupt member starts at
+    `position` if no record was read since the last restart, else at the first member after `position`."""
+    starts = _member_starts_after(stream, position)
+    if got_any:
+        next(starts, None)  # the corrupt member itself
+    resume = next(starts, None)
+    if resume is not None:
+        stream.seek(resume)
+    return resume
+
+
+def _member_starts_after(stream, position: int):
+    stream.seek(position + 1)
+    offset, tail = position + 1, b""
+    while chunk := stream.read(1 << 20):
+        data = tail + chunk
+        start = 0
+        while (hit := data.find(_MEMBER_START, start)) >= 0:
+            yield offset - len(tail) + hit
+            start = hit + 1
+        offset += len(chunk)
+        tail = data[-2:]
 
 
 def _declared_type(record) -> str | None:
