@@ -1,0 +1,116 @@
+"""Peak memory of the whole default recipe on one WARC of about 0.25 GB and one of about 1 GB: it must not
+grow with the size of the input file (DESIGN.md invariant 4).
+
+    .venv/bin/python bench/memory.py [--repeats 6 23]
+
+The WARCs are bench/make_bench_warc.py's real html_eval pages written N times (44 MB a repeat, so 6 ~ 0.27
+GB and 23 ~ 1.0 GB; the copies are exact, so the dedup stages remove them: the per-file pass, where a big
+file could blow up memory, sees every record). Each size runs `python -m pipeline run stages.yaml` with an
+embedded Ray (2 CPUs) in a subprocess; psutil polls the RSS of that process and of every process under it
+every 0.2 s. Reported: the driver's peak, the largest peak of a Ray worker (`ray::` processes), and the
+peak of everything summed. Writes bench/out/memory.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from make_bench_warc import build  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+
+
+def run_and_watch(warc: Path, out: Path) -> dict:
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run",
+        "stages.yaml",
+        "--input",
+        str(warc),
+        "--output",
+        str(out),
+        "--num-cpus",
+        "2",
+    ]
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    driver = psutil.Process(proc.pid)
+    peaks: dict[int, tuple[str, int]] = {}
+    total_peak = 0
+    while proc.poll() is None:
+        total = 0
+        for p in [driver, *_children(driver)]:
+            try:
+                rss, name = p.memory_info().rss, " ".join(p.cmdline())[:60]
+            except psutil.Error:
+                continue
+            total += rss
+            if rss > peaks.get(p.pid, ("", 0))[1]:
+                peaks[p.pid] = (name, rss)
+        total_peak = max(total_peak, total)
+        time.sleep(0.2)
+    output = proc.stdout.read()
+    if proc.returncode != 0:
+        sys.exit(f"pipeline failed:\n{output[-3000:]}")
+    workers = [rss for pid, (name, rss) in peaks.items() if name.startswith("ray::")]
+    report = json.loads((out / "report.json").read_text())
+    return {
+        "wall_s": round(time.monotonic() - started, 1),
+        "records_read": report["totals"]["records_read"],
+        "driver_peak_mb": round(peaks[proc.pid][1] / 2**20),
+        "max_worker_peak_mb": round(max(workers) / 2**20) if workers else None,
+        "worker_pids": len(workers),
+        "all_processes_peak_mb": round(total_peak / 2**20),
+    }
+
+
+def _children(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return process.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, nargs="+", default=[6, 23])
+    args = parser.parse_args()
+    rows = []
+    for repeat in args.repeats:
+        info = build(repeat)
+        warc = Path(info["path"])
+        out = OUT / f"memory-run-x{repeat}"
+        shutil.rmtree(out, ignore_errors=True)
+        row = {"repeat": repeat, "warc_gb": round(warc.stat().st_size / 1e9, 3), **run_and_watch(warc, out)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        shutil.rmtree(out, ignore_errors=True)
+        if repeat != 1:
+            warc.unlink()
+    (OUT / "memory.json").write_text(json.dumps(rows, indent=1))
+    print("\n| WARC | records | wall | driver peak | largest worker peak | all processes peak |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['warc_gb']} GB | {r['records_read']:,} | {r['wall_s']} s | {r['driver_peak_mb']} MB | "
+            f"{r['max_worker_peak_mb']} MB | {r['all_processes_peak_mb']} MB |"
+        )
+
+
+if __name__ == "__main__":
+    main()
