@@ -60,10 +60,11 @@ def kill_at(proc: subprocess.Popen, target: str, delay: float) -> str:
     if proc.poll() is not None:
         return "nothing (the run had finished)"
     if target == "worker":
-        busy = [p for p in psutil.Process(proc.pid).children(recursive=True) if _is_task(p)]
+        busy = [(p, name) for p in psutil.Process(proc.pid).children(recursive=True) if (name := _task_name(p))]
         if busy:
-            busy[0].send_signal(signal.SIGKILL)
-            return f"worker {busy[0].cmdline()[0]}"
+            victim, name = busy[0]
+            victim.send_signal(signal.SIGKILL)
+            return f"worker running {name}"
     children = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -73,12 +74,14 @@ def kill_at(proc: subprocess.Popen, target: str, delay: float) -> str:
     return "driver"
 
 
-def _is_task(p: psutil.Process) -> bool:
+def _task_name(p: psutil.Process) -> str | None:
+    """The task a Ray worker is running (its process title), or None for anything else."""
     try:
         name = " ".join(p.cmdline())
     except psutil.Error:
-        return False
-    return name.startswith("ray::") and "IDLE" not in name and "Agent" not in name
+        return None
+    busy = name.startswith("ray::") and "IDLE" not in name and "Agent" not in name
+    return name.split()[0] if busy else None
 
 
 def trial(inputs: Path, clean: dict, target: str, delay: float, k: int) -> dict:
