@@ -45,12 +45,12 @@ def run(config: PipelineConfig, address: str | None = None, num_cpus: int | None
     todo = [(i, f) for i, f in enumerate(files) if not fs.exists(PartPaths.for_index(output, i).stats)]
     echo(f"{len(files)} input files: {len(files) - len(todo)} already committed, {len(todo)} to process")
     failed = _run_tasks(todo, config, address, num_cpus, echo) if todo else []
-    for sub in OUTPUT_FOLDERS:  # every task has finished: no temporary file is still being written
-        storage.remove_leftovers(fs, storage.join(output, sub, "*"))
     if config.corpus_stages and not failed:
         _run_corpus_stages(fs, config, files, address, num_cpus, echo)
     elif config.corpus_stages:
         echo(f"dedup stages wait until every input file is committed ({len(failed)} failed): run again")
+    # Every task has finished, so no temporary file is still being written: remove what killed attempts left.
+    storage.remove_leftovers(fs, storage.join(output, "**", "*"))
     report = write_report(fs, output, failed)
     return RunResult(report=report, failed=failed)
 
