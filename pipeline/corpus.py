@@ -73,7 +73,7 @@ def check_manifest(fs, ctx: CorpusContext, config) -> None:
     manifest = {
         "stage": ctx.dirs.name,
         "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
-        "inputs": [p for _, p in ctx.parts],
+        "inputs": [p.removeprefix(ctx.output.rstrip("/") + "/") for _, p in ctx.parts],  # movable output
     }
     path = storage.join(ctx.work, "manifest.json")
     if fs.exists(path):

@@ -64,7 +64,9 @@ def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, nu
         work = storage.join(output, "work", spec.name)
         final = storage.join(output, "docs") if spec.name == last_writer else storage.join(work, "docs")
         dirs = corpus.StageDirs(spec.name, output, work, final, config.options.drop_samples_per_reason)
-        if not all(fs.exists(dirs.stats_path(i)) for i, _ in parts):
+        # The stage's own marker, written once all its steps returned: per-part stats alone are not enough
+        # (tokenize commits them in its first step, before the shards and the manifest).
+        if not fs.exists(storage.join(work, "timing.json")):
             ctx = corpus.CorpusContext(dirs, parts, _ray_map(config, address, num_cpus, echo, spec.name))
             corpus.check_manifest(fs, ctx, spec.config)
             started = time.monotonic()

@@ -143,3 +143,17 @@ def _busy_worker(driver_pid: int) -> psutil.Process:
                 continue
         time.sleep(0.01)
     raise AssertionError("no busy worker found")
+
+
+def test_rerun_after_a_kill_between_tokenize_steps_writes_the_shards(inputs, clean_run, tmp_path):
+    """The tokenize stage commits per-part stats in its first step: a kill right after that must not make a
+    re-run believe the stage is done (it once did: no shards, no manifest)."""
+    out = tmp_path / "out"
+    shutil.copytree(clean_run, out)
+    shutil.rmtree(out / "tokens")
+    (out / "work" / "tokenize" / "timing.json").unlink()
+    for marker in (out / "work" / "tokenize" / "shards").glob("*.json"):
+        marker.unlink()  # as if killed after tokenize_part committed every part, before write_bucket_shards
+    rerun = subprocess.run(_command(inputs, out), cwd=ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    _assert_same_output(out, clean_run)
