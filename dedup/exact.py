@@ -57,7 +57,7 @@ def map_keys(output: str, index: int, part: str, map_dir: str, partitions: int, 
     fs, _ = storage.filesystem(output)
     folder = storage.join(map_dir, f"part-{index:06d}")
     marker = storage.join(folder, "_SUCCESS.json")
-    if corpus.step_done(fs, marker):
+    if fs.exists(marker):
         return
     docs = pq.read_table(part, columns=["doc_id", "text"], filesystem=fs)
     keys = text_keys(docs.column("text").to_pylist(), normalize_text)
@@ -72,7 +72,7 @@ def map_keys(output: str, index: int, part: str, map_dir: str, partitions: int, 
 def reduce_bucket(output: str, bucket: int, map_dir: str, removed_dir: str) -> None:
     fs, _ = storage.filesystem(output)
     final = storage.join(removed_dir, f"bucket-{bucket:04d}.parquet")
-    if corpus.step_done(fs, final):
+    if fs.exists(final):
         return
     files = sorted(fs.glob(storage.join(map_dir, "part-*", f"bucket-{bucket:04d}.parquet")))
     table = pa.concat_tables([pq.read_table(f, filesystem=fs) for f in files]) if files else None

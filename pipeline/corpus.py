@@ -13,7 +13,6 @@ it read, and a re-run with a different config or upstream is refused.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -84,16 +83,8 @@ def check_manifest(fs, ctx: CorpusContext, config) -> None:
     storage.write_json(fs, path, manifest)
 
 
-def step_done(fs, marker: str) -> bool:
-    return fs.exists(marker)
-
-
 def commit_marker(fs, marker: str, info: dict) -> None:
     storage.write_json(fs, marker, info)
-
-
-def config_digest(config) -> str:
-    return hashlib.sha256(json.dumps(dataclasses.asdict(config), sort_keys=True, default=str).encode()).hexdigest()
 
 
 def read_removed(fs, removal_files: list[str], index: int) -> pa.Table:

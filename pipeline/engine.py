@@ -10,6 +10,7 @@ config or input list is refused rather than mixed into the same output.
 
 from __future__ import annotations
 
+import collections
 import os
 import sys
 import time
@@ -85,15 +86,9 @@ def _ray_map(config: PipelineConfig, address, num_cpus, echo, label: str):
 
         _init_ray(address, num_cpus)
         task = ray.remote(max_retries=config.options.max_retries)(fn)
-        limit = max(1, int(ray.cluster_resources().get("CPU", 1)) * IN_FLIGHT_PER_CPU)
-        results, pending, queue = [None] * len(args_list), {}, list(enumerate(args_list))
-        while queue or pending:
-            while queue and len(pending) < limit:
-                i, args = queue.pop(0)
-                pending[task.remote(*args)] = i
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                results[pending.pop(ref)] = ray.get(ref)  # a step that fails after its retries fails the run
+        results = [None] * len(args_list)
+        for i, ref in _as_completed(task, args_list):
+            results[i] = ray.get(ref)  # a step that fails after its retries fails the run
         echo(f"{label}: {fn.__name__} x {len(args_list)} done")
         return results
 
@@ -123,29 +118,37 @@ def _run_tasks(todo, config, address, num_cpus, echo) -> list[tuple[str, str]]:
     _init_ray(address, num_cpus)
     task = ray.remote(max_retries=config.options.max_retries)(process_file)
     config_ref = ray.put(config)
-    limit = max(1, int(ray.cluster_resources().get("CPU", 1)) * IN_FLIGHT_PER_CPU)
-    pending: dict = {}
-    queue = list(todo)
     failed: list[tuple[str, str]] = []
     done, started = 0, time.monotonic()
     totals = {"records": 0, "kept": 0}
+    for i, ref in _as_completed(task, [(index, path, config_ref) for index, path in todo]):
+        path = todo[i][1]
+        done += 1
+        try:
+            stats = ray.get(ref)
+            totals["records"] += stats["records_read"]
+            totals["kept"] += stats["kept"]
+            echo(_progress_line(done, len(todo), stats, totals, time.monotonic() - started))
+        except Exception as e:  # the task failed after its retries: not committed, a re-run retries it
+            failed.append((path, f"{type(e).__name__}: {str(e).splitlines()[-1] if str(e) else ''}"))
+            echo(f"[{done}/{len(todo)}] FAILED {path}: {failed[-1][1]}")
+    return failed
+
+
+def _as_completed(task, args_list: list[tuple]):
+    """Submit `task` over args_list with at most IN_FLIGHT_PER_CPU tasks per CPU queued; yield (index, ref)
+    as each finishes (the driver's bookkeeping stays small on 90,000 files)."""
+    import ray
+
+    limit = max(1, int(ray.cluster_resources().get("CPU", 1)) * IN_FLIGHT_PER_CPU)
+    queue, pending = collections.deque(enumerate(args_list)), {}
     while queue or pending:
         while queue and len(pending) < limit:
-            index, path = queue.pop(0)
-            pending[task.remote(index, path, config_ref)] = path
+            i, args = queue.popleft()
+            pending[task.remote(*args)] = i
         ready, _ = ray.wait(list(pending), num_returns=1)
         for ref in ready:
-            path = pending.pop(ref)
-            done += 1
-            try:
-                stats = ray.get(ref)
-                totals["records"] += stats["records_read"]
-                totals["kept"] += stats["kept"]
-                echo(_progress_line(done, len(todo), stats, totals, time.monotonic() - started))
-            except Exception as e:  # the task failed after its retries: not committed, a re-run retries it
-                failed.append((path, f"{type(e).__name__}: {str(e).splitlines()[-1] if str(e) else ''}"))
-                echo(f"[{done}/{len(todo)}] FAILED {path}: {failed[-1][1]}")
-    return failed
+            yield pending.pop(ref), ref
 
 
 def _progress_line(done: int, total: int, stats: dict, totals: dict, elapsed: float) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import uuid
 from typing import Iterator
 
@@ -35,10 +34,6 @@ def filesystem(url: str):
 
 def join(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *parts])
-
-
-def exists(fs, path: str) -> bool:
-    return fs.exists(path)
 
 
 @contextlib.contextmanager
@@ -80,12 +75,3 @@ def write_text(fs, final: str, text: str) -> None:
 
 def makedirs(fs, path: str) -> None:
     fs.makedirs(path, exist_ok=True)
-
-
-def local_path(url: str) -> str | None:
-    """The local filesystem path for `url`, or None if it is remote."""
-    if "://" not in url:
-        return os.path.abspath(url)
-    if url.startswith("file://"):
-        return url.removeprefix("file://")
-    return None
