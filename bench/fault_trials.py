@@ -34,7 +34,8 @@ def main() -> None:
     shutil.rmtree(WORK, ignore_errors=True)
     runner = FaultRunner(make_inputs(WORK / "inputs"), WORK)
     clean_s = runner.clean_run()
-    print(f"clean run {clean_s:.0f} s; phases: {json.dumps({k: round(v, 1) for k, v in runner.phase_seconds.items()})}")
+    phases = {k: round(v, 1) for k, v in runner.phase_seconds.items()}
+    print(f"clean run {clean_s:.0f} s; phases (s): {json.dumps(phases)}")
     if "node" in args.targets:
         runner.cluster = TwoNodeCluster()
     rng = random.Random(args.seed)
@@ -51,7 +52,7 @@ def main() -> None:
     finally:
         if runner.cluster:
             runner.cluster.shutdown()
-    result = {"seed": args.seed, "clean_run_s": round(clean_s, 1), "phase_seconds": runner.phase_seconds, "trials": rows}
+    result = {"seed": args.seed, "clean_run_s": round(clean_s, 1), "phase_seconds": phases, "trials": rows}
     (WORK.parent / "fault_trials.json").write_text(json.dumps(result, indent=1))
     passed = sum(r["identical"] for r in rows)
     print(f"{passed}/{len(rows)} trials identical to the clean run ({clean_s:.0f} s clean run)")

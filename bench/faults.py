@@ -164,7 +164,8 @@ class FaultRunner:
         out = self.work / name
         shutil.rmtree(out, ignore_errors=True)
         on_cluster = target == "node"
-        proc = subprocess.Popen(self.command(out, on_cluster), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(self.command(out, on_cluster), cwd=ROOT, **quiet)
         try:
             landed, killed = self._kill_in_phase(proc, out, target, phase, rng)
             first_exit = proc.wait(timeout=600)
