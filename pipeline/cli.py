@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("config", help="stages.yaml")
     run.add_argument("--input", nargs="+", metavar="PATH_OR_GLOB", help="override 'input' of the config")
     run.add_argument("--output", metavar="DIR", help="override 'output' of the config (local folder or s3://)")
+    run.add_argument("--paths-base-url", metavar="URL", help="override 'paths_base_url' (for warc.paths lists)")
     run.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else an embedded local Ray)")
     run.add_argument("--num-cpus", type=int, help="CPUs for the embedded local Ray (default: all)")
     run.set_defaults(func=_cmd_run)
@@ -84,7 +85,11 @@ def _add_train_quality(sub) -> None:
 
 def _load_with_overrides(args) -> "PipelineConfig":  # noqa: F821
     config = load(args.config)
-    return config.with_overrides(input=tuple(args.input) if args.input else None, output=getattr(args, "output", None))
+    return config.with_overrides(
+        input=tuple(args.input) if args.input else None,
+        output=getattr(args, "output", None),
+        paths_base_url=getattr(args, "paths_base_url", None),
+    )
 
 
 def _cmd_run(args) -> int:

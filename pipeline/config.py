@@ -38,6 +38,10 @@ class RunOptions:
     max_batch_mb: int = param(64, "flush a batch early once its payloads reach this many MB (bounds memory)", ge=1)
     drop_samples_per_reason: int = param(20, "dropped documents kept as samples, per reason and input file", ge=0)
     max_retries: int = param(3, "times Ray re-runs a file whose worker died (SIGKILL, OOM, lost node)", ge=0)
+    io_attempts: int = param(
+        8, "tries of a remote read or write before giving up on a transient failure (503, dropped connection)", ge=1
+    )
+    io_retry_delay_s: float = param(0.5, "first wait before retrying a transient I/O failure; doubles each time", ge=0)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pipeline.filepass import PartPaths, process_file
 from pipeline.inputs import expand_inputs
 from pipeline.registry import REGISTRY
 from pipeline.report import write_report
+from pipeline.retry import call_with_retries
 
 # At most this many tasks per CPU are queued at once: keeps the driver's bookkeeping small on 90,000 files.
 IN_FLIGHT_PER_CPU = 4
@@ -68,27 +69,33 @@ def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, nu
         # The stage's own marker, written once all its steps returned: per-part stats alone are not enough
         # (tokenize commits them in its first step, before the shards and the manifest).
         if not fs.exists(storage.join(work, "timing.json")):
-            ctx = corpus.CorpusContext(dirs, parts, _ray_map(config, address, num_cpus, echo, spec.name))
+            retried: collections.Counter[str] = collections.Counter()
+            ctx = corpus.CorpusContext(dirs, parts, _ray_map(config, address, num_cpus, echo, spec.name, retried))
             corpus.check_manifest(fs, ctx, spec.config)
             started = time.monotonic()
             REGISTRY.get(spec.name).build(spec.config).run(ctx)
-            storage.write_json(fs, storage.join(work, "timing.json"), {"wall_seconds": time.monotonic() - started})
+            marker = {"wall_seconds": time.monotonic() - started, "io_retries": dict(sorted(retried.items()))}
+            storage.write_json(fs, storage.join(work, "timing.json"), marker)
         echo(f"{spec.name}: committed {len(parts)} parts")
         if spec in config.doc_stages:
             parts = [(i, dirs.part_out(i)) for i, _ in parts]
 
 
-def _ray_map(config: PipelineConfig, address, num_cpus, echo, label: str):
-    """`map(fn, args_list)` for corpus stages: one Ray task per item, retried when a worker dies; results in order."""
+def _ray_map(config: PipelineConfig, address, num_cpus, echo, label: str, retried: collections.Counter):
+    """`map(fn, args_list)` for corpus stages: one Ray task per item, retried when a worker dies and, inside the
+    task, on transient I/O failures (counted into `retried`); results in order."""
 
     def ray_map(fn, args_list: list[tuple]) -> list:
         import ray
 
         _init_ray(address, num_cpus)
-        task = ray.remote(max_retries=config.options.max_retries)(fn)
+        remote = ray.remote(max_retries=config.options.max_retries)(call_with_retries)
+        task = remote.options(name=fn.__name__)  # workers show `ray::<step>`, as for a plain task
+        io = (fn, config.options.io_attempts, config.options.io_retry_delay_s)
         results = [None] * len(args_list)
-        for i, ref in _as_completed(task, args_list):
-            results[i] = ray.get(ref)  # a step that fails after its retries fails the run
+        for i, ref in _as_completed(task, [(*io, *args) for args in args_list]):
+            results[i], step_retried = ray.get(ref)  # a step that fails after its retries fails the run
+            retried.update(step_retried)
         echo(f"{label}: {fn.__name__} x {len(args_list)} done")
         return results
 

@@ -24,8 +24,9 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]
 
 @dataclass(frozen=True)
 class ExtractConfig:
-    timeout_s: float = param(1.0, "CPU-time limit per document, seconds (datatrove's 1 s, but CPU: load-proof)",
-                             ge=0.001)
+    timeout_s: float = param(
+        1.0, "CPU-time limit per document, seconds (datatrove's 1 s, but CPU: load-proof)", ge=0.001
+    )
     favor_precision: bool = param(True, "trafilatura favor_precision: less text, less boilerplate (FineWeb)")
     include_comments: bool = param(False, "keep user comments (FineWeb: no)")
     include_tables: bool = param(True, "keep table text (trafilatura default)")

@@ -23,6 +23,7 @@ from pipeline.batch import READ_SCHEMA, doc_bytes, from_rows, output_columns, sp
 from pipeline.config import PipelineConfig
 from pipeline.read import UnsupportedInput
 from pipeline.registry import REGISTRY
+from pipeline.retry import RetryPolicy
 from pipeline.stats import FileStats, StageStats
 from pipeline.steps import build_steps, measure
 
@@ -56,7 +57,20 @@ class PartPaths:
 
 
 def process_file(file_index: int, path: str, config: PipelineConfig) -> dict:
-    """Run the per-document stages over one input file and commit its outputs. Returns the stats dict."""
+    """Run the per-document stages over one input file and commit its outputs. Returns the stats dict.
+
+    A transient failure of a remote read is retried where it happened; one that escapes (a write to object
+    storage failing for longer than s3fs retries) redoes the whole file, which is safe because nothing is
+    committed before the end. Every retry is counted in the file's stats."""
+    retry = io_retry_policy(config)
+    return retry.call(f"file {path}", _process_file_once, file_index, path, config, retry)
+
+
+def io_retry_policy(config: PipelineConfig) -> RetryPolicy:
+    return RetryPolicy(attempts=config.options.io_attempts, first_delay_s=config.options.io_retry_delay_s)
+
+
+def _process_file_once(file_index: int, path: str, config: PipelineConfig, retry: RetryPolicy) -> dict:
     output = config.options.output
     fs, _ = storage.filesystem(output)
     parts = PartPaths.for_index(output, file_index, config.per_file_docs_folder)
@@ -73,11 +87,12 @@ def process_file(file_index: int, path: str, config: PipelineConfig) -> dict:
         drops_out = stack.enter_context(_parquet_writer(fs, stack, parts.dropped, SAMPLE_SCHEMA))
         sink = _Sinks(docs_out, drops_out, config.options.drop_samples_per_reason, out_schema)
         try:
-            for batch, read_seconds in _batches(reader, path, file_index, config):
+            for batch, read_seconds in _batches(reader, path, file_index, config, retry):
                 _run_batch(batch, read_seconds, steps, stats, sink)
         except UnsupportedInput as e:
             stats.status, stats.message = "error", str(e)
     stats.record_types = dict(sorted(reader.record_types.items()))
+    stats.io_retries = dict(sorted(retry.retried.items()))
     storage.write_json(fs, parts.stats, stats.to_dict())
     return stats.to_dict()
 
@@ -115,11 +130,11 @@ class _Sinks:
             self.drops_out.write_table(rows.select(SAMPLE_SCHEMA.names).cast(SAMPLE_SCHEMA))
 
 
-def _batches(reader, path: str, file_index: int, config: PipelineConfig):
+def _batches(reader, path: str, file_index: int, config: PipelineConfig, retry: RetryPolicy):
     """Group the reader's rows into batches bounded by count and payload bytes; time spent reading rides along."""
     max_rows, max_bytes = config.options.batch_size, config.options.max_batch_mb << 20
     rows, size, started = [], 0, time.perf_counter()
-    for row in reader(path, file_index):
+    for row in reader(path, file_index, retry):
         rows.append(row)
         size += len(row["html"] or b"") + len(row["text"] or "")
         if len(rows) >= max_rows or size >= max_bytes:

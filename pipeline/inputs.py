@@ -16,6 +16,7 @@ import os
 import fsspec
 
 from pipeline.config import ConfigError
+from pipeline.storage import open_input
 
 ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".warc.wet.gz", ".arc", ".arc.gz")
 _GLOB_CHARS = set("*?[")
@@ -63,7 +64,7 @@ def _expand_local(pattern: str) -> list[str]:
 
 def _read_paths_list(path: str, base_url: str) -> list[str]:
     try:
-        with fsspec.open(path, "rb") as f:
+        with open_input(path) as f:  # over HTTP or S3 with the same retries as the WARC files
             raw = f.read()
     except (OSError, ValueError) as e:
         raise ConfigError(f"cannot read paths list {path!r}: {e}") from None

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from pipeline.registry import param, register
+from pipeline.retry import RetryPolicy
 from pipeline.storage import open_input
 
 # datatrove's WarcReader keeps the same two MIME types (plus text/plain for WET conversion records).
@@ -26,7 +27,7 @@ _SNIFF_HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body
 
 
 class UnsupportedInput(Exception):
-    """The whole file is not something we read (ARC, not a WARC at all); reported per file."""
+    """The whole file cannot be read (missing, forbidden, ARC, not a WARC at all); reported per file."""
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,10 @@ class WarcReader:
         self.cfg = cfg
         self.record_types: collections.Counter[str] = collections.Counter()
 
-    def __call__(self, path: str, file_index: int) -> Iterator[dict]:
+    def __call__(self, path: str, file_index: int, retry: RetryPolicy | None = None) -> Iterator[dict]:
+        """Rows of one file; transient failures of a remote read are retried under `retry`."""
         state = _ReadState()
-        with open_input(path) as stream:
-            _reject_unsupported(stream, path)
+        with _open_supported(path, retry) as stream:
             resyncable = stream.seekable() and stream.peek(2)[:2] == GZIP_MAGIC
             base: int | None = 0
             while base is not None:
@@ -263,10 +264,18 @@ def _sniff_type(record, body: bytes, cfg: ReadConfig) -> str | None:
     return None if _SNIFF_HTML.match(body[:2048]) and "text/html" in cfg.content_types else "read.not_html"
 
 
-def _reject_unsupported(stream, path: str) -> None:
-    head = stream.peek(16)[:16] if hasattr(stream, "peek") else b""
+def _open_supported(path: str, retry: RetryPolicy | None):
+    """The open input, unless it is missing, forbidden, or in a format we do not read: then an error of this
+    file alone (UnsupportedInput), never of the run."""
+    try:
+        stream = open_input(path, retry)
+        head = stream.peek(16)[:16]
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
+        raise UnsupportedInput(f"{path}: cannot read: {type(e).__name__}: {e}") from None
     if head.startswith(b"filedesc://"):
+        stream.close()
         raise UnsupportedInput(f"{path}: legacy ARC format (CommonCrawl 2008-2012) is not supported")
+    return stream
 
 
 def _error_kind(e: Exception) -> str:

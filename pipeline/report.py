@@ -25,6 +25,7 @@ def build_report(per_file: list[FileStats], stage_names: list[str], failed: list
         "files": len(per_file) + len(failed),
         "files_unreadable": sum(f.status != "ok" for f in per_file),
         "files_failed": len(failed),
+        "io_retries": sum_maps([f.io_retries for f in per_file]),  # corpus stages' retries are added on write
     }
     if sum(totals["dropped"].values()) + sum(totals["errors"].values()) + totals["kept"] != totals["records_read"]:
         problems.append("totals: records_read != kept + dropped + errors")
@@ -53,7 +54,10 @@ def write_report(fs, output: str, failed: list[tuple[str, str]] = ()) -> dict:
         stage["config"] = configs[stage["name"]]
         timing = storage.join(output, "work", stage["name"], "timing.json")
         if stage["name"] in corpus_names and fs.exists(timing):  # a dedup stage's time is its wall time
-            stage["seconds"] = round(storage.read_json(fs, timing)["wall_seconds"], 3)
+            marker = storage.read_json(fs, timing)
+            stage["seconds"] = round(marker["wall_seconds"], 3)
+            stage["io_retries"] = marker.get("io_retries", {})
+            report["totals"]["io_retries"] = sum_maps([report["totals"]["io_retries"], stage["io_retries"]])
     storage.write_json(fs, storage.join(output, "report.json"), report)
     storage.write_text(fs, storage.join(output, "report.md"), render_markdown(report))
     from pipeline.report_html import write_html
@@ -86,6 +90,7 @@ def _file_row(f: FileStats) -> dict:
         "dropped": sum(f.dropped.values()),
         "errors": dict(sorted(f.errors.items())),
         "record_types": f.record_types,
+        "io_retries": f.io_retries,
     }
 
 
@@ -99,6 +104,7 @@ def _failed_row(path: str, error: str) -> dict:
         "dropped": 0,
         "errors": {},
         "record_types": {},
+        "io_retries": {},
     }
 
 
@@ -111,6 +117,7 @@ def render_markdown(report: dict) -> str:
         f"- kept: {t['kept']:,} ({_pct(t['kept'], t['records_read'])}), {t['kept_bytes']:,} bytes of text",
         f"- dropped: {sum(t['dropped'].values()):,}; errors: {sum(t['errors'].values()):,} {t['errors'] or ''}",
         f"- files: {t['files']} ({t['files_unreadable']} unreadable, {t['files_failed']} failed)",
+        f"- transient I/O failures retried: {sum(t['io_retries'].values()):,} {t['io_retries'] or ''}",
         f"- conservation (records_read = kept + dropped + errors): "
         f"{'holds' if report['conservation']['ok'] else 'BROKEN: ' + '; '.join(report['conservation']['problems'])}",
         "",

@@ -72,6 +72,7 @@ class FileStats:
     record_types: dict[str, int] = field(default_factory=dict)
     stages: list[StageStats] = field(default_factory=list)
     kept_bytes: int = 0
+    io_retries: dict[str, int] = field(default_factory=dict)  # transient I/O failures retried, by kind
 
     def to_dict(self) -> dict:
         d = asdict(self)

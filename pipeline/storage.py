@@ -8,23 +8,71 @@ marker (the stats file) is renamed last, so a half-copied part is never taken as
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
+import urllib.error
+import urllib.request
 import uuid
 from typing import Iterator
 
 import fsspec
 
+from pipeline.retry import ResumableInput, RetryPolicy
 
-def open_input(path: str):
-    """A buffered binary stream over a local or remote input file (compression is detected by the reader)."""
+HTTP_TIMEOUT_S = 60  # a connect or a read that stalls this long is a transient failure: retried
+
+
+def open_input(path: str, retry: RetryPolicy | None = None):
+    """A buffered binary stream over a local or remote input file (compression is detected by the reader).
+
+    A remote file is read through `ResumableInput`: a transient failure reconnects at the byte where the read
+    stopped, under `retry` (its counter records what was retried)."""
     if "://" not in path or path.startswith("file://"):
         return open(path.removeprefix("file://"), "rb", buffering=1 << 20)
-    fs, remote_path = fsspec.core.url_to_fs(path)
-    # A WARC is read front to back once: for HTTP one streaming GET (block_size=0, no Range requests),
-    # for object stores large ranged reads.
-    block_size = 0 if path.startswith(("http://", "https://")) else 8 << 20
-    return io.BufferedReader(fs.open(remote_path, "rb", block_size=block_size), buffer_size=1 << 20)
+    if path.startswith(("http://", "https://")):
+        open_at = functools.partial(_open_http_at, path)
+    else:
+        open_at = functools.partial(_open_object_at, *fsspec.core.url_to_fs(path))
+    return io.BufferedReader(ResumableInput(path, open_at, retry or RetryPolicy()), buffer_size=1 << 20)
+
+
+def _open_http_at(url: str, offset: int):
+    """One streaming GET from `offset` on (a Range request after the start); returns (stream, total size).
+
+    The standard library's client, not fsspec's: fsspec turns any failure of its size probe (a refused
+    connection included) into FileNotFoundError, and aiohttp reads SSL_CERT_FILE only once, at import."""
+    request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
+    try:
+        response = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S)
+    except urllib.error.HTTPError as e:
+        if e.code in (404, 410):
+            raise FileNotFoundError(f"{url}: HTTP {e.code}") from None
+        if e.code in (401, 403):
+            raise PermissionError(f"{url}: HTTP {e.code}") from None
+        raise
+    if offset and response.status != 206:  # the server ignored the Range header: skip to `offset` ourselves
+        _discard(response, offset)
+    if response.status == 206:
+        total = response.headers.get("Content-Range", "").rpartition("/")[2]
+        return response, int(total) if total.isdigit() else None
+    length = response.headers.get("Content-Length")
+    return response, int(length) if length and length.isdigit() else None
+
+
+def _open_object_at(fs, path: str, offset: int):
+    """Object stores: large ranged reads (8 MB blocks) from `offset` on; returns (stream, total size)."""
+    stream = fs.open(path, "rb", block_size=8 << 20)
+    stream.seek(offset)
+    return stream, stream.size
+
+
+def _discard(stream, n: int) -> None:
+    while n > 0:
+        chunk = stream.read(min(n, 1 << 20))
+        if not chunk:
+            raise ConnectionResetError(f"stream ended {n} bytes before the resume point")
+        n -= len(chunk)
 
 
 def filesystem(url: str):
