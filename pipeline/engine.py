@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from pipeline import corpus, storage
 from pipeline.config import ConfigError, PipelineConfig
-from pipeline.filepass import PartPaths, process_file
+from pipeline.filepass import PartPaths, io_retry_policy, process_file
 from pipeline.inputs import expand_inputs
 from pipeline.registry import REGISTRY
 from pipeline.report import write_report
@@ -43,18 +43,22 @@ def run(config: PipelineConfig, address: str | None = None, num_cpus: int | None
     files = expand_inputs(config.options.input, config.options.paths_base_url)
     output = config.options.output
     fs, _ = storage.filesystem(output)
-    _prepare_output(fs, output, config, files)
-    todo = [(i, f) for i, f in enumerate(files) if not fs.exists(PartPaths.for_index(output, i).stats)]
+    driver_io = io_retry_policy(config)  # the driver's own reads and writes of the output (object storage)
+    todo = driver_io.call("prepare the output", _prepare_output, fs, output, config, files)
     echo(f"{len(files)} input files: {len(files) - len(todo)} already committed, {len(todo)} to process")
     failed = _run_tasks(todo, config, address, num_cpus, echo) if todo else []
     if config.corpus_stages and not failed:
         _run_corpus_stages(fs, config, files, address, num_cpus, echo)
     elif config.corpus_stages:
         echo(f"dedup stages wait until every input file is committed ({len(failed)} failed): run again")
+    report = driver_io.call("write the report", _finish, fs, output, failed)
+    return RunResult(report=report, failed=failed)
+
+
+def _finish(fs, output: str, failed: list[tuple[str, str]]) -> dict:
     # Every task has finished, so no temporary file is still being written: remove what killed attempts left.
     storage.remove_leftovers(fs, storage.join(output, "**", "*"))
-    report = write_report(fs, output, failed)
-    return RunResult(report=report, failed=failed)
+    return write_report(fs, output, failed)
 
 
 def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, num_cpus, echo) -> None:
@@ -66,19 +70,27 @@ def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, nu
         work = storage.join(output, "work", spec.name)
         final = storage.join(output, "docs") if spec.name == last_writer else storage.join(work, "docs")
         dirs = corpus.StageDirs(spec.name, output, work, final, config.options.drop_samples_per_reason)
-        # The stage's own marker, written once all its steps returned: per-part stats alone are not enough
-        # (tokenize commits them in its first step, before the shards and the manifest).
-        if not fs.exists(storage.join(work, "timing.json")):
-            retried: collections.Counter[str] = collections.Counter()
-            ctx = corpus.CorpusContext(dirs, parts, _ray_map(config, address, num_cpus, echo, spec.name, retried))
-            corpus.check_manifest(fs, ctx, spec.config)
-            started = time.monotonic()
-            REGISTRY.get(spec.name).build(spec.config).run(ctx)
-            marker = {"wall_seconds": time.monotonic() - started, "io_retries": dict(sorted(retried.items()))}
-            storage.write_json(fs, storage.join(work, "timing.json"), marker)
+        # A transient failure of the driver's own I/O redoes the stage: its steps are resumable, as after a kill.
+        retry = io_retry_policy(config)
+        ray_map = _ray_map(config, address, num_cpus, echo, spec.name, retry.retried)
+        ctx = corpus.CorpusContext(dirs, parts, ray_map)
+        retry.call(f"stage {spec.name}", _run_corpus_stage, fs, spec, ctx, retry.retried)
         echo(f"{spec.name}: committed {len(parts)} parts")
         if spec in config.doc_stages:
             parts = [(i, dirs.part_out(i)) for i, _ in parts]
+
+
+def _run_corpus_stage(fs, spec, ctx: corpus.CorpusContext, retried: collections.Counter) -> None:
+    # The stage's own marker, written once all its steps returned: per-part stats alone are not enough
+    # (tokenize commits them in its first step, before the shards and the manifest).
+    marker_path = storage.join(ctx.dirs.work, "timing.json")
+    if fs.exists(marker_path):
+        return
+    corpus.check_manifest(fs, ctx, spec.config)
+    started = time.monotonic()
+    REGISTRY.get(spec.name).build(spec.config).run(ctx)
+    marker = {"wall_seconds": time.monotonic() - started, "io_retries": dict(sorted(retried.items()))}
+    storage.write_json(fs, marker_path, marker)
 
 
 def _ray_map(config: PipelineConfig, address, num_cpus, echo, label: str, retried: collections.Counter):
@@ -102,7 +114,8 @@ def _ray_map(config: PipelineConfig, address, num_cpus, echo, label: str, retrie
     return ray_map
 
 
-def _prepare_output(fs, output: str, config: PipelineConfig, files: list[str]) -> None:
+def _prepare_output(fs, output: str, config: PipelineConfig, files: list[str]) -> list[tuple[int, str]]:
+    """Check or write run.json, make the folders; returns the (index, file) pairs not committed yet."""
     manifest_path = storage.join(output, "run.json")
     manifest = {"config_fingerprint": config.fingerprint(), "inputs": files, "stages": config.stage_dicts()}
     if fs.exists(manifest_path):
@@ -117,6 +130,7 @@ def _prepare_output(fs, output: str, config: PipelineConfig, files: list[str]) -
         storage.makedirs(fs, storage.join(output, sub))
     if not fs.exists(manifest_path):
         storage.write_json(fs, manifest_path, manifest)
+    return [(i, f) for i, f in enumerate(files) if not fs.exists(PartPaths.for_index(output, i).stats)]
 
 
 def _run_tasks(todo, config, address, num_cpus, echo) -> list[tuple[str, str]]:

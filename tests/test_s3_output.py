@@ -7,31 +7,53 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import FIXTURES, ROOT
 
 pytestmark = pytest.mark.ray
 
 
+class MotoS3:
+    """moto's S3 server on 127.0.0.1; `restart` takes it down and brings it back on the same port (its objects
+    live in this process, so they survive, as on a real server with a disk)."""
+
+    def __init__(self):
+        from moto.server import ThreadedMotoServer
+
+        self._make = lambda port: ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.server = self._make(0)
+        self.server.start()
+        self.port = self.server._server.server_port
+        self.env = dict(
+            os.environ,
+            AWS_ACCESS_KEY_ID="test",
+            AWS_SECRET_ACCESS_KEY="test",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_ENDPOINT_URL=f"http://127.0.0.1:{self.port}",
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+
+    def restart(self, down_s: float) -> None:
+        self.server.stop()
+        time.sleep(down_s)
+        self.server = self._make(self.port)
+        self.server.start()
+
+
 @pytest.fixture
-def s3_env():
-    moto_server = pytest.importorskip("moto.server")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    env = dict(
-        os.environ,
-        AWS_ACCESS_KEY_ID="test",
-        AWS_SECRET_ACCESS_KEY="test",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{server._server.server_port}",
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    try:
-        yield env
-    finally:
-        server.stop()
+def moto_s3():
+    pytest.importorskip("moto.server")
+    s3 = MotoS3()
+    yield s3
+    s3.server.stop()
+
+
+@pytest.fixture
+def s3_env(moto_s3):
+    return moto_s3.env
 
 
 def test_full_recipe_writes_its_output_to_s3(s3_env, tmp_path):
@@ -63,3 +85,42 @@ def test_full_recipe_writes_its_output_to_s3(s3_env, tmp_path):
         text=True,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_inputs_and_output_on_s3_survive_a_server_restart_mid_run(moto_s3):
+    """Inputs and output in the bucket; once the first files are committed the S3 server goes down for 3 s and
+    comes back on the same port. botocore's own retries are off (AWS_MAX_ATTEMPTS=1), so that the pipeline's
+    retries are what carries the run through."""
+    import boto3
+
+    env = moto_s3.env
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    s3.create_bucket(Bucket="crawl")
+    for i in range(24):
+        s3.upload_file(str(FIXTURES / "warc" / "mixed.warc.gz"), "crawl", f"segment/crawl-{i:03d}.warc.gz")
+    cmd = [sys.executable, "-m", "pipeline", "run", "stages.yaml", "--output", "s3://crawl/out"]
+    cmd += ["--input", "s3://crawl/segment/*.warc.gz"]
+    env = dict(env, AWS_MAX_ATTEMPTS="1")
+    run = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    committed = lambda: s3.list_objects_v2(Bucket="crawl", Prefix="out/stats/").get("KeyCount", 0)  # noqa: E731
+    deadline = time.monotonic() + 120
+    while committed() < 2 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert committed() < 24, "the run was done before the restart: nothing was tested"
+    moto_s3.restart(down_s=3)
+    output, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, output[-3000:]
+    report = json.loads(s3.get_object(Bucket="crawl", Key="out/report.json")["Body"].read())
+    assert report["conservation"]["ok"] and report["totals"]["files"] == 24
+    # 24 copies of one file: the per-file pass keeps 7 documents of each, exact dedup all but one copy's.
+    assert report["totals"]["records_read"] == 24 * 15 and report["totals"]["kept"] == 7
+    assert sum(report["totals"]["io_retries"].values()) >= 1, report["totals"]["io_retries"]
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket="crawl")
+    keys = {o["Key"] for page in pages for o in page["Contents"]}
+    assert not [k for k in keys if ".tmp-" in k], "temporary objects left behind"
