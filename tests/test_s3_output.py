@@ -101,14 +101,14 @@ def test_inputs_and_output_on_s3_survive_a_server_restart_mid_run(moto_s3):
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
-    s3.create_bucket(Bucket="crawl")
+    s3.create_bucket(Bucket="restarts")  # moto keeps every bucket made in this process: one of its own
     for i in range(24):
-        s3.upload_file(str(FIXTURES / "warc" / "mixed.warc.gz"), "crawl", f"segment/crawl-{i:03d}.warc.gz")
-    cmd = [sys.executable, "-m", "pipeline", "run", "stages.yaml", "--output", "s3://crawl/out"]
-    cmd += ["--input", "s3://crawl/segment/*.warc.gz"]
+        s3.upload_file(str(FIXTURES / "warc" / "mixed.warc.gz"), "restarts", f"segment/crawl-{i:03d}.warc.gz")
+    cmd = [sys.executable, "-m", "pipeline", "run", "stages.yaml", "--output", "s3://restarts/out"]
+    cmd += ["--input", "s3://restarts/segment/*.warc.gz"]
     env = dict(env, AWS_MAX_ATTEMPTS="1")
     run = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    committed = lambda: s3.list_objects_v2(Bucket="crawl", Prefix="out/stats/").get("KeyCount", 0)  # noqa: E731
+    committed = lambda: s3.list_objects_v2(Bucket="restarts", Prefix="out/stats/").get("KeyCount", 0)  # noqa: E731
     deadline = time.monotonic() + 120
     while committed() < 2 and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -116,11 +116,11 @@ def test_inputs_and_output_on_s3_survive_a_server_restart_mid_run(moto_s3):
     moto_s3.restart(down_s=3)
     output, _ = run.communicate(timeout=600)
     assert run.returncode == 0, output[-3000:]
-    report = json.loads(s3.get_object(Bucket="crawl", Key="out/report.json")["Body"].read())
+    report = json.loads(s3.get_object(Bucket="restarts", Key="out/report.json")["Body"].read())
     assert report["conservation"]["ok"] and report["totals"]["files"] == 24
     # 24 copies of one file: the per-file pass keeps 7 documents of each, exact dedup all but one copy's.
     assert report["totals"]["records_read"] == 24 * 15 and report["totals"]["kept"] == 7
     assert sum(report["totals"]["io_retries"].values()) >= 1, report["totals"]["io_retries"]
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket="crawl")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket="restarts")
     keys = {o["Key"] for page in pages for o in page["Contents"]}
     assert not [k for k in keys if ".tmp-" in k], "temporary objects left behind"
