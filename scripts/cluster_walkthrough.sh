@@ -39,14 +39,18 @@ for _ in $(seq 60); do
 done
 in_ns ray status --address=127.0.0.1:6379 | sed -n '/Node status/,/Pending/p'
 
-echo "== 3. submit the job; stop it once some files are committed"
+echo "== 3. submit the job (48 input files); stop it once a few files are committed"
+mkdir "$WORK/inputs"
+for i in $(seq -w 1 48); do cp fixtures/warc/mixed.warc.gz "$WORK/inputs/crawl-$i.warc.gz"; done
 rm -rf "$OUT"
+JOB=(python -m pipeline run stages.yaml --input "$WORK/inputs" --output "$OUT")
 in_ns ray job submit --address=http://127.0.0.1:8265 --working-dir=. --no-wait --submission-id=cc-run-1 -- \
-  python -m pipeline run stages.yaml --input fixtures/warc --output "$OUT" | tail -1
-for _ in $(seq 300); do [ "$(ls "$OUT/stats" 2>/dev/null | wc -l)" -ge 1 ] && break; sleep 0.1; done
-in_ns ray job stop --address=http://127.0.0.1:8265 cc-run-1 | tail -1
-echo "committed before the stop: $(ls "$OUT/stats" | wc -l) of $(ls fixtures/warc | wc -l) files"
+  "${JOB[@]}" 2>&1 | grep -E "submitted successfully"
+for _ in $(seq 600); do [ "$(ls "$OUT/stats" 2>/dev/null | wc -l)" -ge 3 ] && break; sleep 0.1; done
+in_ns ray job stop --address=http://127.0.0.1:8265 cc-run-1 2>&1 | tail -1
+echo "committed before the stop: $(ls "$OUT/stats" | wc -l) of 48 files"
 
 echo "== 4. submit the same command again: it resumes"
 in_ns ray job submit --address=http://127.0.0.1:8265 --working-dir=. --submission-id=cc-run-2 -- \
-  python -m pipeline run stages.yaml --input fixtures/warc --output "$OUT" 2>&1 | grep -E "input files:|^done:|succeeded|failed"
+  "${JOB[@]}" 2>&1 | grep -E "input files:|^done:|succeeded|failed"
+echo "report: $OUT/report.md"

@@ -112,3 +112,20 @@ def test_ray_job_submit_runs_the_pipeline_on_a_cluster(ray_head, tmp_path):
     assert report["conservation"]["ok"]
     assert report["totals"]["records_read"] == 29
     assert report["totals"]["errors"] == {"read.truncated": 1}
+
+
+def test_the_readme_cluster_walkthrough_runs_as_written(tmp_path):
+    """scripts/cluster_walkthrough.sh: two `ray start` nodes, `ray job submit`, `ray job stop` mid-run, the same
+    command submitted again resumes and finishes (its output is quoted in the README)."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        pytest.skip("the walkthrough needs root and iproute2 (ip netns) for its private network namespace")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        ["bash", "scripts/cluster_walkthrough.sh", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=500
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    resumed = [line for line in done.stdout.splitlines() if "already committed" in line]
+    assert resumed and not resumed[0].startswith("48 input files: 0 already"), done.stdout
+    assert "Job 'cc-run-2' succeeded" in done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["conservation"]["ok"] and report["totals"]["records_read"] == 48 * 15
