@@ -51,6 +51,7 @@ class FlakyHTTPS:
     faults: dict[str, list[Fault]] = field(default_factory=lambda: collections.defaultdict(list))
     requests: list[tuple[str, str | None, str]] = field(default_factory=list)
     port: int = 0
+    honor_range: bool = True  # False: answer every GET with the whole file (200), as some servers do
 
     def __post_init__(self):
         self._lock = threading.Lock()
@@ -112,6 +113,8 @@ class _FlakyHandler(RangeRequestHandler):
             return
         self.fault = fault
         self.state.record(self.path, range_header, f"cut at {fault.cut_after}" if fault else "ok")
+        if not self.state.honor_range:
+            del self.headers["Range"]
         super().do_GET()
 
     def copyfile(self, source, outputfile):

@@ -73,6 +73,15 @@ def test_a_503_a_cut_connection_and_a_restart_are_retried_and_the_read_resumes(h
     assert gets[-1] == ("bytes=28000-", "ok")
 
 
+def test_a_server_that_ignores_range_requests_still_resumes_at_the_right_byte(https, tmp_path):
+    path = "/crawl-data/mixed.warc.gz"
+    https.honor_range = False
+    https.faults[path] = [Fault(cut_after=8000), Fault(cut_after=20000)]
+    stats = _read_one(https, tmp_path, https.url + path)
+    assert {k: stats[k] for k in CLEAN_MIXED} == CLEAN_MIXED and stats["errors"] == {}
+    assert stats["io_retries"] == {"connection.ConnectionResetError": 2}
+
+
 def test_a_missing_file_is_an_error_of_that_file_only_and_is_not_retried(https, tmp_path):
     stats = _read_one(https, tmp_path, https.url + "/crawl-data/gone.warc.gz")
     assert stats["status"] == "error" and "FileNotFoundError" in stats["message"]
