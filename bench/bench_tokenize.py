@@ -93,12 +93,22 @@ def main() -> None:
     for _ in range(args.rounds):
         b_s, b_tokens = bare(texts, args.threads)
         o_s, o_tokens = ours(texts, args.threads)
-        rows.append({"bare_tokens_per_s": b_tokens / b_s, "ours_tokens_per_s": o_tokens / o_s,
-                     "ratio": (o_tokens / o_s) / (b_tokens / b_s), "tokens": o_tokens})
-    result = {"docs": len(texts), "threads": args.threads, "rounds": rows,
-              "median_ratio": statistics.median(r["ratio"] for r in rows),
-              "median_ours_tokens_per_s": statistics.median(r["ours_tokens_per_s"] for r in rows),
-              "median_bare_tokens_per_s": statistics.median(r["bare_tokens_per_s"] for r in rows)}
+        rows.append(
+            {
+                "bare_tokens_per_s": b_tokens / b_s,
+                "ours_tokens_per_s": o_tokens / o_s,
+                "ratio": (o_tokens / o_s) / (b_tokens / b_s),
+                "tokens": o_tokens,
+            }
+        )
+    result = {
+        "docs": len(texts),
+        "threads": args.threads,
+        "rounds": rows,
+        "median_ratio": statistics.median(r["ratio"] for r in rows),
+        "median_ours_tokens_per_s": statistics.median(r["ours_tokens_per_s"] for r in rows),
+        "median_bare_tokens_per_s": statistics.median(r["bare_tokens_per_s"] for r in rows),
+    }
     (ROOT / "bench" / "out" / "bench_tokenize.json").write_text(json.dumps(result, indent=1))
     print(f"{len(texts)} docs, {rows[0]['tokens']:,} tokens (with BOS/EOS), {args.threads} thread(s)")
     print(f"bare SentencePiece encode : {result['median_bare_tokens_per_s'] / 1e6:.2f} M tokens/s")
