@@ -114,10 +114,14 @@ class TwoNodeCluster:
         self._cluster.wait_for_nodes()
         return node
 
+    def busy_tasks(self) -> list[str]:
+        """The tasks the worker node is running now (`ray::<task>` process titles)."""
+        raylet = psutil.Process(self._worker.all_processes["raylet"][0].process.pid)
+        return sorted(title for p in raylet.children(recursive=True) if (title := _busy_title(p)))
+
     def kill_worker_node(self) -> str:
         """SIGKILL every process of the worker node; returns the tasks it was running at that moment."""
-        raylet = psutil.Process(self._worker.all_processes["raylet"][0].process.pid)
-        tasks = sorted(title for p in raylet.children(recursive=True) if (title := _busy_title(p)))
+        tasks = self.busy_tasks()
         self._cluster.remove_node(self._worker, allow_graceful=False)
         self._worker = self._add_worker()
         return f"node running {', '.join(tasks) or 'no task'}"
@@ -192,7 +196,11 @@ class FaultRunner:
         if proc.poll() is not None:
             return landed, "nothing (the run had finished)"
         if target == "node":
-            return landed, self.cluster.kill_worker_node()
+            # Prefer a moment when the node is running one of the phase's tasks (it is idle between steps).
+            deadline = time.monotonic() + 3
+            while not self.cluster.busy_tasks() and phase_of(out, n_files) == phase and time.monotonic() < deadline:
+                time.sleep(0.002)
+            return phase_of(out, n_files), self.cluster.kill_worker_node()
         if target == "worker":
             victim = busy_worker(proc.pid)
             if victim:

@@ -208,8 +208,22 @@ def _metadata_record(page: Page, record_id: str, response_id: str, common: list)
     return _record(headers + [("Content-Type", "application/warc-fields")], block)
 
 
-def write_warcs(pages: list[Page], repeat: int, paths: list[Path]) -> list[int]:
-    """Write the pages (`repeat` times over) round-robin into `paths`; returns response records per file."""
+# Copy k > 0 of a page, with `vary`: one common adjective inserted after every " the " (about one word in 15),
+# and `?v=k` on the URL. The text differs from the original (exact dedup keeps it) but stays a near
+# duplicate of it to some degree (MinHash removes some), and it stays English with its stop words.
+VARIANT_WORDS = [b"new", b"old", b"other", b"local", b"whole", b"main", b"same", b"small", b"large", b"early"]
+
+
+def varied(page: Page, copy: int) -> Page:
+    first, second = divmod(copy - 1, len(VARIANT_WORDS))  # copies 11.. get two words: "the new old ..."
+    words = VARIANT_WORDS[second] + (b" " + VARIANT_WORDS[first % len(VARIANT_WORDS)] if first else b"")
+    url = f"{page.url}{'&' if '?' in page.url else '?'}v={copy}"
+    return Page(page.source, page.path, url, page.html.replace(b" the ", b" the " + words + b" "))
+
+
+def write_warcs(pages: list[Page], repeat: int, paths: list[Path], vary: bool = False) -> list[int]:
+    """Write the pages (`repeat` times over) round-robin into `paths`; returns response records per file.
+    With `vary`, each copy after the first is a variation of the page (`varied`), not an exact copy."""
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
     tmp = [path.with_name(path.name + ".tmp") for path in paths]
@@ -223,6 +237,7 @@ def write_warcs(pages: list[Page], repeat: int, paths: list[Path]) -> list[int]:
         seq = 0
         for copy in range(repeat):
             for page in pages:
+                page = varied(page, copy) if vary and copy else page
                 shard = seq % len(paths)
                 files[shard].write(page_records(page, seq, copy, ids[shard]))
                 counts[shard] += 1
@@ -235,8 +250,8 @@ def write_warcs(pages: list[Page], repeat: int, paths: list[Path]) -> list[int]:
     return counts
 
 
-def default_path(repeat: int) -> Path:
-    return OUT_DIR / ("bench.warc.gz" if repeat == 1 else f"bench-x{repeat}.warc.gz")
+def default_path(repeat: int, vary: bool = False) -> Path:
+    return OUT_DIR / ("bench.warc.gz" if repeat == 1 else f"bench-x{repeat}{'v' if vary else ''}.warc.gz")
 
 
 def shard_paths(repeat: int, shards: int) -> list[Path]:
@@ -244,12 +259,12 @@ def shard_paths(repeat: int, shards: int) -> list[Path]:
     return [folder / f"bench-{i:05d}.warc.gz" for i in range(shards)]
 
 
-def build(repeat: int = 1, shards: int = 0, pages: list[Page] | None = None) -> dict:
+def build(repeat: int = 1, shards: int = 0, pages: list[Page] | None = None, vary: bool = False) -> dict:
     """Build the single-file WARC (and, with `shards`, the same records split over that many files)."""
     require_data()
     pages = pages if pages is not None else collect_pages()
-    single = default_path(repeat)
-    (responses,) = write_warcs(pages, repeat, [single])
+    single = default_path(repeat, vary)
+    (responses,) = write_warcs(pages, repeat, [single], vary)
     info = {
         "path": str(single),
         "responses": responses,

@@ -4,11 +4,12 @@ grow with the size of the input file (DESIGN.md invariant 4).
     .venv/bin/python bench/memory.py [--repeats 6 23]
 
 The WARCs are bench/make_bench_warc.py's real html_eval pages written N times (44 MB a repeat, so 6 ~ 0.27
-GB and 23 ~ 1.0 GB; the copies are exact, so the dedup stages remove them: the per-file pass, where a big
-file could blow up memory, sees every record). Each size runs `python -m pipeline run stages.yaml` with an
-embedded Ray (2 CPUs) in a subprocess; psutil polls the RSS of that process and of every process under it
-every 0.2 s. Reported: the driver's peak, the largest peak of a Ray worker (`ray::` processes), and the
-peak of everything summed. Writes bench/out/memory.json.
+GB and 23 ~ 1.0 GB). By default every copy after the first is a variation of the page
+(`make_bench_warc.varied`: a word inserted after every "the"), so that exact dedup keeps the copies and
+MinHash, line dedup and tokenize see the input grow too; --exact writes exact copies. Each size runs
+`python -m pipeline run stages.yaml` with an embedded Ray (2 CPUs) in a subprocess; psutil polls the RSS
+of that process and of every process under it every 0.2 s. Reported: the driver's peak, the largest peak
+of a Ray worker (`ray::` processes), and the peak of everything summed. Writes bench/out/memory.json.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ def run_and_watch(warc: Path, out: Path) -> dict:
     return {
         "wall_s": round(time.monotonic() - started, 1),
         "records_read": report["totals"]["records_read"],
+        "minhash_docs_in": next(st["docs_in"] for st in report["stages"] if st["name"] == "minhash_dedup"),
+        "kept": report["totals"]["kept"],
+        "tokens": report["totals"]["tokens"],
         "driver_peak_mb": round(peaks[proc.pid][1] / 2**20),
         "max_worker_peak_mb": round(max(workers) / 2**20) if workers else None,
         "worker_pids": len(workers),
@@ -89,26 +93,29 @@ def _children(process: psutil.Process) -> list[psutil.Process]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, nargs="+", default=[6, 23])
+    parser.add_argument("--exact", action="store_true", help="exact copies instead of variations")
     args = parser.parse_args()
     rows = []
     for repeat in args.repeats:
-        info = build(repeat)
+        info = build(repeat, vary=not args.exact)
         warc = Path(info["path"])
         out = OUT / f"memory-run-x{repeat}"
         shutil.rmtree(out, ignore_errors=True)
-        row = {"repeat": repeat, "warc_gb": round(warc.stat().st_size / 1e9, 3), **run_and_watch(warc, out)}
+        row = {"repeat": repeat, "varied": not args.exact, "warc_gb": round(warc.stat().st_size / 1e9, 3)}
+        row.update(run_and_watch(warc, out))
         rows.append(row)
         print(json.dumps(row), flush=True)
         shutil.rmtree(out, ignore_errors=True)
         if repeat != 1:
             warc.unlink()
     (OUT / "memory.json").write_text(json.dumps(rows, indent=1))
-    print("\n| WARC | records | wall | driver peak | largest worker peak | all processes peak |")
-    print("|---|---|---|---|---|---|")
+    print("\n| WARC | records | into MinHash | kept | tokens | wall | driver peak | largest worker peak | all peak |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['warc_gb']} GB | {r['records_read']:,} | {r['wall_s']} s | {r['driver_peak_mb']} MB | "
-            f"{r['max_worker_peak_mb']} MB | {r['all_processes_peak_mb']} MB |"
+            f"| {r['warc_gb']} GB | {r['records_read']:,} | {r['minhash_docs_in']:,} | {r['kept']:,} | "
+            f"{r['tokens']:,} | {r['wall_s']} s | {r['driver_peak_mb']} MB | {r['max_worker_peak_mb']} MB | "
+            f"{r['all_processes_peak_mb']} MB |"
         )
 
 
