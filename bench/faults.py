@@ -85,8 +85,10 @@ def differences(out: Path, clean: dict[str, bytes]) -> list[str]:
 
 
 class TwoNodeCluster:
-    """A head (1 CPU) and one worker node (1 CPU) on 127.0.0.1, with a 2-second failure detector; the worker
-    node can be killed outright (SIGKILL of its raylet and workers) and replaced, as an autoscaler would."""
+    """A head node and a worker node on 127.0.0.1, with a 2-second failure detector. The head has no CPU for
+    tasks (as on a real cluster, where it runs the driver and Ray's services), so every task runs on the
+    worker node: killing it outright (SIGKILL of its raylet and workers) always hits work in progress. A
+    replacement node then joins, as an autoscaler would bring one."""
 
     def __init__(self):
         from ray.cluster_utils import Cluster
@@ -96,7 +98,7 @@ class TwoNodeCluster:
         self._cluster = Cluster(
             initialize_head=True,
             head_node_args=dict(
-                num_cpus=1,
+                num_cpus=0,
                 include_dashboard=False,
                 node_ip_address="127.0.0.1",
                 _system_config={
@@ -196,7 +198,7 @@ class FaultRunner:
         if proc.poll() is not None:
             return landed, "nothing (the run had finished)"
         if target == "node":
-            # Prefer a moment when the node is running one of the phase's tasks (it is idle between steps).
+            # Prefer a moment when the node is running one of the phase's tasks (it idles between steps).
             deadline = time.monotonic() + 3
             while not self.cluster.busy_tasks() and phase_of(out, n_files) == phase and time.monotonic() < deadline:
                 time.sleep(0.002)
