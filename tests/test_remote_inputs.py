@@ -64,33 +64,46 @@ def test_paths_list_entries_resolve_against_the_base_url(http_root, tmp_path):
     assert kept == [7, 2]
 
 
-def test_reads_warcs_from_s3_by_glob(tmp_path, monkeypatch):
+@pytest.fixture
+def s3_bucket(monkeypatch):
+    """moto's S3 server on 127.0.0.1 with a bucket `crawl` holding two WARCs and a warc.paths.gz list."""
     moto_server = pytest.importorskip("moto.server")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    try:
-        endpoint = f"http://127.0.0.1:{server._server.server_port}"
-        for key, value in dict(
-            AWS_ACCESS_KEY_ID="test",
-            AWS_SECRET_ACCESS_KEY="test",
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_EC2_METADATA_DISABLED="true",
-        ).items():
-            monkeypatch.setenv(key, value)
-        import boto3
+    for key, value in dict(
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{server._server.server_port}",
+        AWS_EC2_METADATA_DISABLED="true",
+    ).items():
+        monkeypatch.setenv(key, value)
+    import boto3
 
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="crawl")
-        s3.upload_file(str(FIXTURES / "warc" / "mixed.warc.gz"), "crawl", "segment/a.warc.gz")
-        s3.upload_file(str(FIXTURES / "warc" / "truncated.warc.gz"), "crawl", "segment/b.warc.gz")
-        config = _config(tmp_path, input=("s3://crawl/segment/*.warc.gz",))
-        files = expand_inputs(config.options.input, config.options.paths_base_url)
-        assert files == ["s3://crawl/segment/a.warc.gz", "s3://crawl/segment/b.warc.gz"]
-        results = [process_file(i, f, config) for i, f in enumerate(files)]
-        assert [(r["records_read"], r["kept"], r["errors"]) for r in results] == [
-            (15, 7, {}),
-            (4, 3, {"read.truncated": 1}),
-        ]
-    finally:
-        server.stop()
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="crawl")
+    s3.upload_file(str(FIXTURES / "warc" / "mixed.warc.gz"), "crawl", "segment/a.warc.gz")
+    s3.upload_file(str(FIXTURES / "warc" / "truncated.warc.gz"), "crawl", "segment/b.warc.gz")
+    s3.put_object(Bucket="crawl", Key="warc.paths.gz", Body=gzip.compress(b"segment/b.warc.gz\nsegment/a.warc.gz\n"))
+    s3fs = pytest.importorskip("s3fs")
+    s3fs.S3FileSystem.clear_instance_cache()  # a cached client would still point at an earlier test's server
+    yield s3
+    server.stop()
+    s3fs.S3FileSystem.clear_instance_cache()
+
+
+def test_reads_warcs_from_s3_by_glob(s3_bucket, tmp_path):
+    config = _config(tmp_path, input=("s3://crawl/segment/*.warc.gz",))
+    files = expand_inputs(config.options.input, config.options.paths_base_url)
+    assert files == ["s3://crawl/segment/a.warc.gz", "s3://crawl/segment/b.warc.gz"]
+    results = [process_file(i, f, config) for i, f in enumerate(files)]
+    assert [(r["records_read"], r["kept"], r["errors"]) for r in results] == [
+        (15, 7, {}),
+        (4, 3, {"read.truncated": 1}),
+    ]
+
+
+def test_a_paths_list_in_s3_resolves_against_an_s3_base(s3_bucket, tmp_path):
+    config = _config(tmp_path, input=("s3://crawl/warc.paths.gz",), paths_base_url="s3://crawl/")
+    files = expand_inputs(config.options.input, config.options.paths_base_url)
+    assert files == ["s3://crawl/segment/a.warc.gz", "s3://crawl/segment/b.warc.gz"]  # sorted: ids are stable
