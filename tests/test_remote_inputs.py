@@ -107,3 +107,9 @@ def test_a_paths_list_in_s3_resolves_against_an_s3_base(s3_bucket, tmp_path):
     config = _config(tmp_path, input=("s3://crawl/warc.paths.gz",), paths_base_url="s3://crawl/")
     files = expand_inputs(config.options.input, config.options.paths_base_url)
     assert files == ["s3://crawl/segment/a.warc.gz", "s3://crawl/segment/b.warc.gz"]  # sorted: ids are stable
+
+
+def test_a_missing_s3_object_is_an_error_of_that_file_only(s3_bucket, tmp_path):
+    stats = process_file(0, "s3://crawl/segment/missing.warc.gz", _config(tmp_path))
+    assert stats["status"] == "error" and "cannot read: FileNotFoundError" in stats["message"]
+    assert stats["records_read"] == 0 and stats["io_retries"] == {}
