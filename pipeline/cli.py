@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import logging
 import sys
 
@@ -26,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
         return 2
+    finally:
+        # Free Arrow readers while Arrow is still alive: one freed during interpreter teardown can abort the
+        # process after the work is done (apache/arrow#34314).
+        gc.collect()
 
 
 def _parser() -> argparse.ArgumentParser:

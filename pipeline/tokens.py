@@ -143,7 +143,9 @@ def verify(out: str) -> list[str]:
             data = f.read()
         if hashlib.sha256(data).hexdigest() != shard["sha256"]:
             problems.append(f"{shard['path']}: sha256 differs from the manifest")
-        table = pq.read_table(pa.BufferReader(data), columns=["num_tokens", "tokens"])
+        # ParquetFile.read, not read_table: read_table's dataset scanner leaves a thread that can abort the
+        # process at exit ("terminate called without an active exception", apache/arrow#34314).
+        table = pq.ParquetFile(pa.BufferReader(data)).read(columns=["num_tokens", "tokens"], use_threads=False)
         lengths = np.array([len(t) for t in table.column("tokens").to_pylist()]) if table.num_rows else np.zeros(0)
         if table.num_rows != shard["documents"] or int(lengths.sum()) != shard["tokens"]:
             problems.append(
