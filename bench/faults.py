@@ -214,12 +214,12 @@ class FaultRunner:
         return landed, "driver"
 
 
-def busy_worker(driver_pid: int, wait_s: float = 2.0) -> psutil.Process | None:
-    """A Ray worker process of this driver that is running a task now (its title is `ray::<task>`)."""
+def busy_worker(driver_pid: int, wait_s: float = 2.0, task: str = "") -> psutil.Process | None:
+    """A Ray worker process of this driver that is running a task (`task`, if given) now: `ray::<task>`."""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         for p in psutil.Process(driver_pid).children(recursive=True):
-            if _busy_title(p):
+            if (title := _busy_title(p)) and task in title:
                 return p
         time.sleep(0.005)
     return None

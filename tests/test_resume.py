@@ -3,7 +3,6 @@ get exactly the output of an uninterrupted run: same kept documents, same report
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -12,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pyarrow.parquet as pq
 import pytest
 
+from bench.faults import busy_worker, differences, fingerprint, kill_driver
 from tests.conftest import FIXTURES, ROOT
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -53,29 +52,9 @@ def _wait_for(predicate, timeout_s: float = 120.0, what: str = "condition") -> N
         time.sleep(0.02)
 
 
-def _stop_leftovers(processes: list[psutil.Process]) -> None:
-    """Ray's processes die with their driver within seconds; kill any of ours still there after 15 s."""
-    _, alive = psutil.wait_procs(processes, timeout=15)
-    for p in alive:
-        p.kill()
-
-
-def _canonical_report(out: Path) -> dict:
-    report = json.loads((out / "report.json").read_text())
-    for stage in report["stages"]:
-        stage.pop("seconds")
-    return report
-
-
 def _assert_same_output(out: Path, clean: Path) -> None:
-    for folder in ("docs", "tokens/shards"):  # byte-identical Parquet, file by file
-        names = sorted(p.name for p in (clean / folder).iterdir())
-        assert names == sorted(p.name for p in (out / folder).iterdir()), folder
-        for name in names:
-            assert (out / folder / name).read_bytes() == (clean / folder / name).read_bytes(), name
-    assert (out / "tokens" / "manifest.json").read_text() == (clean / "tokens" / "manifest.json").read_text()
-    assert _canonical_report(out) == _canonical_report(clean)
-    assert not list(out.rglob("*.tmp-*")), "temporary files left behind"
+    """Docs, token shards, manifest and report byte-identical to the clean run; conservation; no temp file."""
+    assert differences(out, fingerprint(clean)) == []
     ids = pq.read_table(out / "docs").column("doc_id").to_pylist()
     # 24 copies of one file: the per-file pass keeps 7 documents of each, exact_dedup all but the first copy's
     assert len(ids) == len(set(ids)) == 7
@@ -85,10 +64,7 @@ def test_sigkill_driver_then_rerun_gives_the_uninterrupted_output(inputs, clean_
     out = tmp_path / "out"
     driver = subprocess.Popen(_command(inputs, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     _wait_for(lambda: _committed(out) >= 3, what="3 committed files")
-    children = psutil.Process(driver.pid).children(recursive=True)
-    driver.send_signal(signal.SIGKILL)
-    driver.wait()
-    _stop_leftovers(children)
+    kill_driver(driver)
     committed_before = {p.name: p.stat().st_mtime_ns for p in (out / "stats").glob("*.json")}
     assert 3 <= len(committed_before) < N_FILES, "the kill came too late to test anything"
 
@@ -105,7 +81,8 @@ def test_sigkill_worker_mid_file_is_retried_by_ray(inputs, clean_run, tmp_path):
     driver = subprocess.Popen(_command(inputs, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         _wait_for(lambda: _committed(out) >= 1, what="a first committed file")
-        victim = _busy_worker(driver.pid)
+        victim = busy_worker(driver.pid, wait_s=60, task="process_file")
+        assert victim, "no busy worker found"
         assert _committed(out) < N_FILES, "the kill came too late to test anything"
         os.kill(victim.pid, signal.SIGKILL)
         output, _ = driver.communicate(timeout=300)
@@ -120,29 +97,12 @@ def test_sigkill_driver_during_dedup_then_rerun_gives_the_uninterrupted_output(i
     out = tmp_path / "out"
     driver = subprocess.Popen(_command(inputs, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     _wait_for(lambda: (out / "work" / "minhash_dedup" / "keys").exists(), what="the MinHash step to start")
-    children = psutil.Process(driver.pid).children(recursive=True)
-    driver.send_signal(signal.SIGKILL)
-    driver.wait()
-    _stop_leftovers(children)
+    kill_driver(driver)
     assert _committed(out) == N_FILES and not (out / "tokens" / "manifest.json").exists()
     rerun = subprocess.run(_command(inputs, out), cwd=ROOT, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert f"{N_FILES} already committed, 0 to process" in rerun.stdout
     _assert_same_output(out, clean_run)
-
-
-def _busy_worker(driver_pid: int) -> psutil.Process:
-    """A Ray worker process that is running one of our file tasks right now."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        for p in psutil.Process(driver_pid).children(recursive=True):
-            try:
-                if "process_file" in " ".join(p.cmdline()):
-                    return p
-            except psutil.NoSuchProcess:
-                continue
-        time.sleep(0.01)
-    raise AssertionError("no busy worker found")
 
 
 def test_rerun_after_a_kill_between_tokenize_steps_writes_the_shards(inputs, clean_run, tmp_path):

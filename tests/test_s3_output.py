@@ -36,6 +36,17 @@ class MotoS3:
             AWS_EC2_METADATA_DISABLED="true",
         )
 
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.env["AWS_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
     def restart(self, down_s: float) -> None:
         self.server.stop()
         time.sleep(down_s)
@@ -51,21 +62,13 @@ def moto_s3():
     s3.server.stop()
 
 
-@pytest.fixture
-def s3_env(moto_s3):
-    return moto_s3.env
+def _keys(s3, bucket: str) -> set[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return {o["Key"] for page in pages for o in page["Contents"]}
 
 
-def test_full_recipe_writes_its_output_to_s3(s3_env, tmp_path):
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_env["AWS_ENDPOINT_URL"],
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+def test_full_recipe_writes_its_output_to_s3(moto_s3):
+    s3, s3_env = moto_s3.client(), moto_s3.env
     s3.create_bucket(Bucket="runs")
     cmd = [sys.executable, "-m", "pipeline", "run", "stages.yaml", "--output", "s3://runs/cc-1"]
     result = subprocess.run(cmd, cwd=ROOT, env=s3_env, capture_output=True, text=True, timeout=600)
@@ -74,7 +77,7 @@ def test_full_recipe_writes_its_output_to_s3(s3_env, tmp_path):
     assert report["conservation"]["ok"]
     assert report["totals"]["records_read"] == 29 and report["totals"]["kept"] == 15
     manifest = json.loads(s3.get_object(Bucket="runs", Key="cc-1/tokens/manifest.json")["Body"].read())
-    keys = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="runs") for o in page["Contents"]}
+    keys = _keys(s3, "runs")
     assert {f"cc-1/{s['path'].replace('shards/', 'tokens/shards/')}" for s in manifest["shards"]} <= keys
     assert not [k for k in keys if ".tmp-" in k], "temporary objects left behind"
     verify = subprocess.run(
@@ -91,22 +94,13 @@ def test_inputs_and_output_on_s3_survive_a_server_restart_mid_run(moto_s3):
     """Inputs and output in the bucket; once the first files are committed the S3 server goes down for 3 s and
     comes back on the same port. botocore's own retries are off (AWS_MAX_ATTEMPTS=1), so that the pipeline's
     retries are what carries the run through."""
-    import boto3
-
-    env = moto_s3.env
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    s3 = moto_s3.client()
     s3.create_bucket(Bucket="restarts")  # moto keeps every bucket made in this process: one of its own
     for i in range(24):
         s3.upload_file(str(FIXTURES / "warc" / "mixed.warc.gz"), "restarts", f"segment/crawl-{i:03d}.warc.gz")
     cmd = [sys.executable, "-m", "pipeline", "run", "stages.yaml", "--output", "s3://restarts/out"]
     cmd += ["--input", "s3://restarts/segment/*.warc.gz"]
-    env = dict(env, AWS_MAX_ATTEMPTS="1")
+    env = dict(moto_s3.env, AWS_MAX_ATTEMPTS="1")
     run = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     committed = lambda: s3.list_objects_v2(Bucket="restarts", Prefix="out/stats/").get("KeyCount", 0)  # noqa: E731
     deadline = time.monotonic() + 120
@@ -121,6 +115,4 @@ def test_inputs_and_output_on_s3_survive_a_server_restart_mid_run(moto_s3):
     # 24 copies of one file: the per-file pass keeps 7 documents of each, exact dedup all but one copy's.
     assert report["totals"]["records_read"] == 24 * 15 and report["totals"]["kept"] == 7
     assert sum(report["totals"]["io_retries"].values()) >= 1, report["totals"]["io_retries"]
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket="restarts")
-    keys = {o["Key"] for page in pages for o in page["Contents"]}
-    assert not [k for k in keys if ".tmp-" in k], "temporary objects left behind"
+    assert not [k for k in _keys(s3, "restarts") if ".tmp-" in k], "temporary objects left behind"
