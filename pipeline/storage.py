@@ -1,4 +1,4 @@
-"""Where bytes come from and go to: local paths, s3://, https:// through fsspec.
+"""Where bytes come from and go to: local paths and s3:// through fsspec, http(s):// through the standard library.
 
 Outputs are committed by writing a temporary name and renaming it (cc_net `tmp()`/`finalize()`): a
 reader either sees the whole file or none of it. On object stores a rename is a copy, but the commit
