@@ -20,7 +20,7 @@ tests/test_dedup_minhash.py does, once with verification off and once with `veri
 
 Measured, with the definitions used:
   candidate rate per 0.05 Jaccard bin: a pair is a candidate when it shares a (band, key) in the stage's own
-          band-key files (keys/part-*/bucket-*.parquet); beside it the S-curve 1 - (1 - s^8)^14 averaged over the
+          band-key files (keys/part-*.parquet); beside it the S-curve 1 - (1 - s^8)^14 averaged over the
           bin's pairs, a Wilson 95 % interval on the rate, and whether |rate - curve| <= 0.05 (judged only in bins
           with n >= 385, where the interval's half-width is at most 0.05);
   recall at J >= 0.8: share of the pairs with true J >= 0.8 whose two documents end in the same component
@@ -219,13 +219,14 @@ def read_folder(pattern: str, columns=None) -> pa.Table:
 
 
 def candidate_codes(work: str, index_of: dict[int, int], n: int) -> np.ndarray:
-    """i * n + j (i < j) of every pair of documents sharing a (band, key) in the stage's band-key files."""
-    keys = read_folder(f"{work}/keys/part-*/bucket-*.parquet")
-    band, key = keys.column("band").to_numpy(), keys.column("key").to_numpy()
+    """i * n + j (i < j) of every pair of documents sharing a band key in the stage's band-key files (keys
+    are salted by band, so equal keys mean the same band)."""
+    keys = read_folder(f"{work}/keys/part-*.parquet")
+    key = keys.column("key").to_numpy()
     docs = np.array([index_of[d] for d in keys.column("doc_id").to_pylist()], np.int64)
-    order = np.lexsort((docs, key, band))
-    band, key, docs = band[order], key[order], docs[order]
-    starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (band[1:] != band[:-1]), True])
+    order = np.lexsort((docs, key))
+    key, docs = key[order], docs[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1], True])
     codes = []
     for lo, hi in zip(starts[:-1], starts[1:]):
         if hi - lo > 1:

@@ -97,6 +97,24 @@ def _round(parts, star, partitions: int):
     return split(*symmetric(a, b), partitions)
 
 
+def star_roots(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At the fixed point: every node of these edges (sorted) and its root, the smallest of its star."""
+    if src.size == 0:
+        return EMPTY, EMPTY
+    return _group_min(src, dst)
+
+
+def group_min_pairs(keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every row that is not the smallest id of its key: (that smallest id, the row's id). Exact dedup's
+    removals and MinHash's candidate edges (a star around the smallest document of each band key)."""
+    order = np.lexsort((ids, keys))
+    keys, ids = keys[order], ids[order]
+    starts = np.ones(len(keys), dtype=bool)
+    starts[1:] = keys[1:] != keys[:-1]
+    first = ids[np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))]
+    return first[~starts], ids[~starts]
+
+
 def roots_from_stars(parts) -> dict[int, int]:
     roots: dict[int, int] = {}
     for src, dst in parts:

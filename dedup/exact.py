@@ -1,11 +1,10 @@
 """`exact_dedup`: documents with identical normalized text; the smallest doc_id of each group is kept.
 
-Three parallel steps, each committed and skipped on re-run:
-1. map (one task per part): 64-bit key of each document's normalized text, written to `partitions` files
-   by key (`map/part-N/bucket-B.parquet`);
-2. reduce (one task per bucket): sort by (key, doc_id); every row after the first of its key is removed
-   (`removed/bucket-B.parquet`);
-3. filter (one task per part): drop the part's removed ids (read from every bucket by doc_id range).
+Steps, each committed and skipped on re-run (`pipeline.shuffle` sizes the shuffles from the data):
+1. keys (a task per part): 64-bit key of each document's normalized text, `keys/part-N.parquet`;
+2. shuffle the (key, doc_id) rows into key-range buckets of at most a task's budget;
+3. duplicates (a task per bucket): every row but the smallest doc_id of its key is removed;
+4. removals by part, then filter (a task per part): each part reads only its own removals.
 No task holds more than one part or one bucket.
 """
 
@@ -18,8 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
 
+from dedup.components import group_min_pairs
 from dedup.minhasher import fast_normalize as normalize
-from pipeline import corpus, storage
+from pipeline import corpus, shuffle, storage
 from pipeline.registry import param, register
 
 REASON = "exact_dedup.duplicate"
@@ -27,7 +27,7 @@ REASON = "exact_dedup.duplicate"
 
 @dataclass(frozen=True)
 class ExactDedupConfig:
-    partitions: int = param(16, "buckets of the key shuffle (more for bigger corpora: ~1 GB of keys each)", ge=1)
+    partitions: int = param(0, "buckets of the key shuffle; 0: from the data (max_task_memory_mb)", ge=0)
     normalize_text: bool = param(True, "compare datatrove-normalized text (case, digits, punctuation, spaces)")
 
 
@@ -39,12 +39,15 @@ class ExactDedup:
         self.cfg = cfg
 
     def run(self, ctx: corpus.CorpusContext) -> list[dict]:
-        map_dir, removed_dir = storage.join(ctx.work, "map"), storage.join(ctx.work, "removed")
-        n = self.cfg.partitions
-        ctx.map(map_keys, [(ctx.output, i, part, map_dir, n, self.cfg.normalize_text) for i, part in ctx.parts])
-        ctx.map(reduce_bucket, [(ctx.output, b, map_dir, removed_dir) for b in range(n)])
-        removal_files = [storage.join(removed_dir, f"bucket-{b:04d}.parquet") for b in range(n)]
-        return ctx.map(corpus.filter_with_removals, [(ctx.dirs, i, part, removal_files) for i, part in ctx.parts])
+        keys_dir, removed_dir = storage.join(ctx.work, "keys"), storage.join(ctx.work, "removed")
+        args = [(ctx.output, i, part, keys_dir, self.cfg.normalize_text) for i, part in ctx.parts]
+        key_files = ctx.step("keys", text_key_part, args)
+        _, buckets = shuffle.shuffle(ctx, "shuffle", key_files, shuffle.BucketBy("key"), self.cfg.partitions)
+        args = [(ctx.output, b, [f for f, _ in files], removed_dir) for b, files in enumerate(buckets)]
+        removal_files = ctx.step("duplicates", duplicates_in_bucket, args)
+        removals = corpus.removals_by_part(ctx, removal_files)
+        args = [(ctx.dirs, i, part, removals[i], REASON) for i, part in ctx.parts]
+        return ctx.step("filter", corpus.filter_with_removals, args)
 
 
 def text_keys(texts: list[str], normalize_text: bool) -> np.ndarray:
@@ -53,35 +56,27 @@ def text_keys(texts: list[str], normalize_text: bool) -> np.ndarray:
     return np.fromiter(keys, dtype=np.uint64, count=len(texts))
 
 
-def map_keys(output: str, index: int, part: str, map_dir: str, partitions: int, normalize_text: bool) -> None:
+def text_key_part(output: str, index: int, part: str, keys_dir: str, normalize_text: bool) -> list:
+    """Task: (key, doc_id) of one part's documents; returns [path, bytes in memory]."""
     fs, _ = storage.filesystem(output)
-    folder = storage.join(map_dir, f"part-{index:06d}")
-    marker = storage.join(folder, "_SUCCESS.json")
-    if fs.exists(marker):
-        return
-    docs = pq.read_table(part, columns=["doc_id", "text"], filesystem=fs)
-    keys = text_keys(docs.column("text").to_pylist(), normalize_text)
-    table = pa.table({"key": keys, "doc_id": docs.column("doc_id")})
-    buckets = (keys % np.uint64(partitions)).astype(np.int64)
-    storage.makedirs(fs, folder)
-    for b in range(partitions):
-        corpus.write_part(fs, storage.join(folder, f"bucket-{b:04d}.parquet"), table.filter(pa.array(buckets == b)))
-    corpus.commit_marker(fs, marker, {"rows": docs.num_rows})
+    final = storage.join(keys_dir, f"part-{index:06d}.parquet")
+    nbytes = shuffle.committed_nbytes(fs, final)
+    if nbytes is None:
+        docs = pq.read_table(part, columns=["doc_id", "text"], filesystem=fs)
+        keys = text_keys(docs.column("text").to_pylist(), normalize_text)
+        nbytes = shuffle.write_parquet(fs, final, pa.table({"key": keys, "doc_id": docs.column("doc_id")}))
+    return [final, nbytes]
 
 
-def reduce_bucket(output: str, bucket: int, map_dir: str, removed_dir: str) -> None:
+def duplicates_in_bucket(output: str, bucket: int, files: list[str], removed_dir: str) -> list:
+    """Task: the doc_ids of one key bucket that are not the smallest of their key; returns [path, bytes]."""
     fs, _ = storage.filesystem(output)
-    final = storage.join(removed_dir, f"bucket-{bucket:04d}.parquet")
-    if fs.exists(final):
-        return
-    files = sorted(fs.glob(storage.join(map_dir, "part-*", f"bucket-{bucket:04d}.parquet")))
-    table = pa.concat_tables([pq.read_table(f, filesystem=fs) for f in files]) if files else None
-    removed = np.empty(0, dtype=np.int64)
-    if table is not None and table.num_rows:
-        keys, ids = table.column("key").to_numpy(), table.column("doc_id").to_numpy()
-        order = np.lexsort((ids, keys))
-        keys, ids = keys[order], ids[order]
-        removed = ids[1:][keys[1:] == keys[:-1]]
-    storage.makedirs(fs, removed_dir)
-    reasons = pa.array([REASON] * len(removed), type=pa.string())
-    corpus.write_part(fs, final, pa.table({"doc_id": pa.array(removed, pa.int64()), "reason": reasons}))
+    final = storage.join(removed_dir, f"bucket-{bucket:06d}.parquet")
+    nbytes = shuffle.committed_nbytes(fs, final)
+    if nbytes is None:
+        table = shuffle.read_tables(fs, files)
+        removed = np.empty(0, dtype=np.int64)
+        if table is not None:
+            _, removed = group_min_pairs(table.column("key").to_numpy(), table.column("doc_id").to_numpy())
+        nbytes = shuffle.write_parquet(fs, final, pa.table({"doc_id": pa.array(removed, pa.int64())}))
+    return [final, nbytes]

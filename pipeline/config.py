@@ -42,6 +42,9 @@ class RunOptions:
         8, "tries of a remote read or write before giving up on a transient failure (503, dropped connection)", ge=1
     )
     io_retry_delay_s: float = param(0.5, "first wait before retrying a transient I/O failure; doubles each time", ge=0)
+    max_task_memory_mb: int = param(
+        1500, "memory of one worker: dedup and tokenize size their buckets so that no task needs more", ge=600
+    )
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class PipelineConfig:
             "stages": self.stage_dicts(),
             "batch_size": self.options.batch_size,
             "drop_samples_per_reason": self.options.drop_samples_per_reason,
+            "max_task_memory_mb": self.options.max_task_memory_mb,  # decides the bucket counts, so the shards
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

@@ -3,11 +3,16 @@
 Each corpus stage reads the committed parts of the stage before it (`work/filtered/part-N.parquet` after
 the per-file pass) and writes its own (`work/<stage>/part-N.parquet`, or `docs/` for the last one), with
 per-part stats, so the report counts it like any other stage and the conservation law still holds per
-input file. A stage is a class registered with kind="corpus" whose `run(ctx)` calls `ctx.map(fn, args)`
-for every parallel step: `ctx.map` is Ray in the engine and a plain loop in tests; stage code never
-imports ray. Every step commits its outputs atomically with a marker and is skipped when the marker is
-there, so a killed run resumes where it stopped; a stage's manifest records its config and the inputs
+input file. A stage is a class registered with kind="corpus" whose `run(ctx)` calls `ctx.step(name, fn,
+args)` for every parallel step: `ctx.map` is Ray in the engine and a plain loop in tests; stage code never
+imports ray. Every task commits its outputs atomically with a marker and is skipped when the marker is
+there, and every step has one marker holding its tasks' results, so a killed run resumes where it stopped
+and the driver skips a finished step with one read; a stage's manifest records its config and the inputs
 it read, and a re-run with a different config or upstream is refused.
+
+Data moves between tasks through `pipeline.shuffle`, sized from the data so that no task holds more than
+`task_bytes` of rows (derived from `max_task_memory_mb`). What a stage removes goes to each part through
+`removals_by_part`: a filter task reads its own part's removals and nothing else.
 """
 
 from __future__ import annotations
@@ -18,16 +23,28 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from pipeline import storage
+from pipeline import shuffle, storage
 from pipeline.config import ConfigError
 from pipeline.stats import StageStats
 
 MapFn = Callable[[Callable, list[tuple]], list]
+
+# What one corpus task may hold, from the worker memory a user gives (`max_task_memory_mb`): an idle Ray
+# worker with pyarrow and numpy loaded takes WORKER_BASELINE_MB, and a task holds up to COPY_FACTOR times the
+# rows it reads (the rows, a sorted copy, the slices it writes). Both measured by bench/scale.py.
+WORKER_BASELINE_MB = 500
+COPY_FACTOR = 4
+DEFAULT_TASK_MEMORY_MB = 1500  # Ray's default worker on a 1.5 GB-per-CPU node
+
+
+def task_data_bytes(max_task_memory_mb: int) -> int:
+    """Bytes of rows one task may read so that it stays under `max_task_memory_mb` (at least 1 MB)."""
+    return max(1 << 20, ((max_task_memory_mb - WORKER_BASELINE_MB) << 20) // COPY_FACTOR)
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,18 @@ class CorpusContext:
     dirs: StageDirs
     parts: list[tuple[int, str]]  # (input-file index, part written by the previous stage)
     map: MapFn
+    task_bytes: int = task_data_bytes(DEFAULT_TASK_MEMORY_MB)  # rows one task may read (shuffle sizing)
+
+    def step(self, name: str, fn: Callable, args_list: list[tuple]) -> list:
+        """One parallel step (a task per args), skipped with one read when its marker is there; the marker
+        holds the tasks' results (JSON), so a re-run gets them back without running or reading any task."""
+        fs, _ = storage.filesystem(self.output)
+        marker = storage.join(self.work, "steps", f"{name}.json")
+        if fs.exists(marker):
+            return storage.read_json(fs, marker)["results"]
+        results = self.map(fn, args_list)
+        storage.write_json(fs, marker, {"tasks": len(args_list), "results": results})
+        return results
 
     @property
     def work(self) -> str:
@@ -83,31 +112,56 @@ def check_manifest(fs, ctx: CorpusContext, config) -> None:
     storage.write_json(fs, path, manifest)
 
 
-def commit_marker(fs, marker: str, info: dict) -> None:
-    storage.write_json(fs, marker, info)
+def removals_by_part(ctx: CorpusContext, removal_files: list[tuple[str, int]]) -> dict[int, str]:
+    """Shuffle removal rows (`doc_id`, maybe `duplicate_of`) to the part their doc_id names: one file per
+    part, so a filter task reads only its own. `removal_files` are (path, bytes) of the stage's reduce
+    outputs; returns part index -> its removal file."""
+    parts = max((i for i, _ in ctx.parts), default=-1) + 1
+    by = shuffle.BucketBy(parts=parts)
+    min_buckets = -(-parts // shuffle.MAX_FILES_PER_TASK)  # a task writes at most that many part files
+    plan, files = shuffle.shuffle(ctx, "removals", removal_files, by, min_buckets=min_buckets)
+    folder = storage.join(ctx.work, "removals", "by_part")
+    args = [
+        (ctx.output, folder, b, [f for f, _ in files[b]], list(by.parts_of_bucket(b, plan.buckets)))
+        for b in range(plan.buckets)
+    ]
+    ctx.step("removals_by_part", write_part_removals, args)
+    return {i: part_removals_path(folder, i) for i, _ in ctx.parts}
 
 
-def read_removed(fs, removal_files: list[str], index: int) -> pa.Table:
-    """Removed (doc_id, reason) rows of one input file, from removal files partitioned by another key."""
-    if not removal_files:
-        return pa.table({"doc_id": pa.array([], pa.int64()), "reason": pa.array([], pa.string())})
-    dataset = ds.dataset(removal_files, format="parquet", filesystem=fs)
-    lo, hi = index << 32, (index + 1) << 32
-    return dataset.to_table(filter=(ds.field("doc_id") >= lo) & (ds.field("doc_id") < hi))
+def part_removals_path(folder: str, index: int) -> str:
+    return storage.join(folder, f"part-{index:06d}.parquet")
 
 
-def filter_with_removals(dirs: StageDirs, index: int, part: str, removal_files: list[str]) -> dict:
-    """Task: write part `index` without the documents the removal files list, then commit its stats."""
+def write_part_removals(output: str, folder: str, bucket: int, files: list[str], part_indices: list[int]) -> int:
+    """Task: one removal file for every part of this bucket (empty ones too), sorted by doc_id."""
+    fs, _ = storage.filesystem(output)
+    marker = storage.join(folder, "done", f"bucket-{bucket:06d}.json")
+    if fs.exists(marker):
+        return storage.read_json(fs, marker)["rows"]
+    table = shuffle.read_tables(fs, files)
+    if table is None:
+        table = pa.table({"doc_id": pa.array([], pa.int64())})
+    table = table.take(pc.sort_indices(table, sort_keys=[("doc_id", "ascending")]))
+    index = table.column("doc_id").to_numpy() >> 32
+    for i in part_indices:
+        lo, hi = np.searchsorted(index, [i, i + 1])
+        write_part(fs, part_removals_path(folder, i), table.slice(lo, hi - lo))
+    storage.write_json(fs, marker, {"rows": table.num_rows})
+    return table.num_rows
+
+
+def filter_with_removals(dirs: StageDirs, index: int, part: str, removals: str, reason: str) -> dict:
+    """Task: write part `index` without the documents its removal file lists, then commit its stats."""
     fs, _ = storage.filesystem(dirs.output)
     if fs.exists(dirs.stats_path(index)):
         return storage.read_json(fs, dirs.stats_path(index))
     started = time.perf_counter()
-    removed = read_removed(fs, removal_files, index)
+    removed = pq.read_table(removals, columns=["doc_id"], filesystem=fs).column("doc_id")
     docs = pq.read_table(part, filesystem=fs)
-    is_removed = pc.is_in(docs.column("doc_id"), value_set=removed.column("doc_id"))
-    reason_of = dict(zip(removed.column("doc_id").to_pylist(), removed.column("reason").to_pylist()))
+    is_removed = pc.is_in(docs.column("doc_id"), value_set=removed)
     dropped = docs.filter(is_removed)
-    reasons = [reason_of[i] for i in dropped.column("doc_id").to_pylist()]
+    reasons = [reason] * dropped.num_rows
     return commit_part(fs, dirs, index, docs, docs.filter(pc.invert(is_removed)), dropped, reasons, started)
 
 
@@ -147,9 +201,8 @@ def _samples(dropped: pa.Table, reasons: list[str], per_reason: int) -> pa.Table
 
 
 def write_part(fs, final: str, table: pa.Table) -> None:
-    with storage.atomic_path(fs, final) as tmp:
-        with fs.open(tmp, "wb") as f:
-            pq.write_table(table, f, compression="zstd")
+    with storage.open_for_commit(fs, final) as f:
+        pq.write_table(table, f, compression="zstd")
 
 
 def commit_part_stats(fs, dirs: StageDirs, index: int, before: pa.Table, after: pa.Table, reasons, started):

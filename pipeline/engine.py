@@ -51,14 +51,15 @@ def run(config: PipelineConfig, address: str | None = None, num_cpus: int | None
         _run_corpus_stages(fs, config, files, address, num_cpus, echo)
     elif config.corpus_stages:
         echo(f"dedup stages wait until every input file is committed ({len(failed)} failed): run again")
-    report = driver_io.call("write the report", _finish, fs, output, failed)
+    report_map = _ray_map(config, address, num_cpus, lambda line: None, "report", driver_io.retried)
+    report = driver_io.call("write the report", _finish, fs, output, failed, report_map)
     return RunResult(report=report, failed=failed)
 
 
-def _finish(fs, output: str, failed: list[tuple[str, str]]) -> dict:
+def _finish(fs, output: str, failed: list[tuple[str, str]], report_map) -> dict:
     # Every task has finished, so no temporary file is still being written: remove what killed attempts left.
-    storage.remove_leftovers(fs, storage.join(output, "**", "*"))
-    return write_report(fs, output, failed)
+    storage.remove_leftovers(fs, output)
+    return write_report(fs, output, failed, report_map)
 
 
 def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, num_cpus, echo) -> None:
@@ -73,7 +74,8 @@ def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, nu
         # A transient failure of the driver's own I/O redoes the stage: its steps are resumable, as after a kill.
         retry = io_retry_policy(config)
         ray_map = _ray_map(config, address, num_cpus, echo, spec.name, retry.retried)
-        ctx = corpus.CorpusContext(dirs, parts, ray_map)
+        task_bytes = corpus.task_data_bytes(config.options.max_task_memory_mb)
+        ctx = corpus.CorpusContext(dirs, parts, ray_map, task_bytes)
         retry.call(f"stage {spec.name}", _run_corpus_stage, fs, spec, ctx, retry.retried)
         echo(f"{spec.name}: committed {len(parts)} parts")
         if spec in config.doc_stages:
@@ -130,7 +132,8 @@ def _prepare_output(fs, output: str, config: PipelineConfig, files: list[str]) -
         storage.makedirs(fs, storage.join(output, sub))
     if not fs.exists(manifest_path):
         storage.write_json(fs, manifest_path, manifest)
-    return [(i, f) for i, f in enumerate(files) if not fs.exists(PartPaths.for_index(output, i).stats)]
+    committed = storage.list_names(fs, storage.join(output, "stats"))  # one listing, not a request per file
+    return [(i, f) for i, f in enumerate(files) if PartPaths.for_index(output, i).stats_name not in committed]
 
 
 def _run_tasks(todo, config, address, num_cpus, echo) -> list[tuple[str, str]]:

@@ -55,6 +55,10 @@ class PartPaths:
             stats=storage.join(output, "stats", f"{name}.json"),
         )
 
+    @property
+    def stats_name(self) -> str:
+        return self.stats.rsplit("/", 1)[-1]
+
 
 def process_file(file_index: int, path: str, config: PipelineConfig) -> dict:
     """Run the per-document stages over one input file and commit its outputs. Returns the stats dict.
@@ -74,8 +78,6 @@ def _process_file_once(file_index: int, path: str, config: PipelineConfig, retry
     output = config.options.output
     fs, _ = storage.filesystem(output)
     parts = PartPaths.for_index(output, file_index, config.per_file_docs_folder)
-    for final in (parts.docs, parts.dropped, parts.stats):
-        storage.remove_leftovers(fs, final)  # Ray re-runs a task only once its previous worker is dead
     source_spec, *map_specs = [s for s in config.stages if s not in config.corpus_stages]
     reader = REGISTRY.get(source_spec.name).build(source_spec.config)
     steps = build_steps(map_specs)
@@ -98,9 +100,8 @@ def _process_file_once(file_index: int, path: str, config: PipelineConfig, retry
 
 
 def _parquet_writer(fs, stack: contextlib.ExitStack, final: str, schema: pa.Schema) -> pq.ParquetWriter:
-    """A Parquet writer on a temporary name; the stack renames it to `final` once writer and file are closed."""
-    tmp = stack.enter_context(storage.atomic_path(fs, final))
-    sink = stack.enter_context(fs.open(tmp, "wb"))
+    """A Parquet writer whose file appears at `final` once the stack closes writer and file without an error."""
+    sink = stack.enter_context(storage.open_for_commit(fs, final))
     return pq.ParquetWriter(sink, schema, compression="zstd")
 
 

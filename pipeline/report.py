@@ -10,45 +10,24 @@ from pipeline.filepass import PartPaths
 from pipeline.registry import REGISTRY
 from pipeline.stats import FileStats, StageStats, check_conservation, merge_stage_lists, sum_maps
 
-
-def build_report(per_file: list[FileStats], stage_names: list[str], failed: list[tuple[str, str]]) -> dict:
-    stages = merge_stage_lists([f.stages for f in per_file])
-    by_name = {s.name: s for s in stages}
-    problems = check_conservation(per_file)
-    totals = {
-        "records_read": sum(f.records_read for f in per_file),
-        "kept": sum(f.kept for f in per_file),
-        "kept_bytes": sum(f.kept_bytes for f in per_file),
-        "tokens": sum(s.tokens for s in stages),
-        "dropped": sum_maps([f.dropped for f in per_file]),
-        "errors": sum_maps([f.errors for f in per_file]),
-        "files": len(per_file) + len(failed),
-        "files_unreadable": sum(f.status != "ok" for f in per_file),
-        "files_failed": len(failed),
-        "io_retries": sum_maps([f.io_retries for f in per_file]),  # corpus stages' retries are added on write
-    }
-    if sum(totals["dropped"].values()) + sum(totals["errors"].values()) + totals["kept"] != totals["records_read"]:
-        problems.append("totals: records_read != kept + dropped + errors")
-    return {
-        "stages": [by_name[n].to_dict() for n in stage_names if n in by_name],
-        "totals": totals,
-        "conservation": {"ok": not problems, "problems": problems},
-        "files": [_file_row(f) for f in per_file] + [_failed_row(p, e) for p, e in failed],
-    }
+REPORT_CHUNK_FILES = 500  # input files whose stats one task reads and merges (the driver merges the chunks)
 
 
-def write_report(fs, output: str, failed: list[tuple[str, str]] = ()) -> dict:
-    """report.json, report.md and report.html from what is committed under `output` (and run.json)."""
+def write_report(fs, output: str, failed: list[tuple[str, str]] = (), map_fn=None) -> dict:
+    """report.json, report.md and report.html from what is committed under `output` (and run.json).
+
+    One listing finds the committed files; their stats (one per file and per corpus stage) are read and
+    merged in chunks of REPORT_CHUNK_FILES by `map_fn` (Ray tasks in a run; in-process for one chunk), so
+    the driver reads no per-file object and holds only one row per file."""
     run = storage.read_json(fs, storage.join(output, "run.json"))
     stages = run["stages"]
     corpus_names = [s["stage"] for s in stages if REGISTRY.get(s["stage"]).kind == "corpus"]
-    per_file = []
-    for index, _ in enumerate(run["inputs"]):
-        stats_path = PartPaths.for_index(output, index).stats
-        if fs.exists(stats_path):
-            stats = FileStats.from_dict(storage.read_json(fs, stats_path))
-            per_file.append(_with_corpus_stages(fs, output, stats, corpus_names))
-    report = build_report(per_file, [s["stage"] for s in stages], list(failed))
+    committed = storage.list_names(fs, storage.join(output, "stats"))
+    indices = [i for i in range(len(run["inputs"])) if PartPaths.for_index(output, i).stats_name in committed]
+    chunks = [indices[k : k + REPORT_CHUNK_FILES] for k in range(0, len(indices), REPORT_CHUNK_FILES)]
+    args = [(output, chunk, corpus_names) for chunk in chunks]
+    partials = map_fn(summarize_files, args) if map_fn and len(chunks) > 1 else [summarize_files(*a) for a in args]
+    report = build_report(partials, [s["stage"] for s in stages], list(failed))
     configs = {s["stage"]: {k: v for k, v in s.items() if k != "stage"} for s in stages}
     for stage in report["stages"]:
         stage["config"] = configs[stage["name"]]
@@ -66,13 +45,62 @@ def write_report(fs, output: str, failed: list[tuple[str, str]] = ()) -> dict:
     return report
 
 
+def summarize_files(output: str, indices: list[int], corpus_names: list[str]) -> dict:
+    """Task: read the stats of these input files (and of the corpus stages for them) and merge them: the
+    stages' counters, the totals, the conservation problems, and one row per file."""
+    fs, _ = storage.filesystem(output)
+    per_file = []
+    for index in indices:
+        stats = FileStats.from_dict(storage.read_json(fs, PartPaths.for_index(output, index).stats))
+        per_file.append(_with_corpus_stages(fs, output, stats, corpus_names))
+    return {
+        "stages": [s.to_dict() for s in merge_stage_lists([f.stages for f in per_file])],
+        "totals": {
+            "records_read": sum(f.records_read for f in per_file),
+            "kept": sum(f.kept for f in per_file),
+            "kept_bytes": sum(f.kept_bytes for f in per_file),
+            "dropped": sum_maps([f.dropped for f in per_file]),
+            "errors": sum_maps([f.errors for f in per_file]),
+            "files_unreadable": sum(f.status != "ok" for f in per_file),
+            "io_retries": sum_maps([f.io_retries for f in per_file]),
+        },
+        "problems": check_conservation(per_file),
+        "files": [_file_row(f) for f in per_file],
+    }
+
+
+def build_report(partials: list[dict], stage_names: list[str], failed: list[tuple[str, str]]) -> dict:
+    """Merge the chunks' summaries into report.json's content."""
+    stages = merge_stage_lists([[StageStats(**s) for s in p["stages"]] for p in partials])
+    by_name = {s.name: s for s in stages}
+    problems = [problem for p in partials for problem in p["problems"]]
+    sums = [p["totals"] for p in partials]
+    totals = {key: sum(t[key] for t in sums) for key in ("records_read", "kept", "kept_bytes", "files_unreadable")}
+    totals.update({key: sum_maps([t[key] for t in sums]) for key in ("dropped", "errors", "io_retries")})
+    totals["tokens"] = sum(s.tokens for s in stages)
+    files = [row for p in partials for row in p["files"]]
+    totals["files"] = len(files) + len(failed)
+    totals["files_failed"] = len(failed)
+    if sum(totals["dropped"].values()) + sum(totals["errors"].values()) + totals["kept"] != totals["records_read"]:
+        problems.append("totals: records_read != kept + dropped + errors")
+    order = ["records_read", "kept", "kept_bytes", "tokens", "dropped", "errors", "files", "files_unreadable"]
+    totals = {key: totals[key] for key in [*order, "files_failed", "io_retries"]}
+    return {
+        "stages": [by_name[n].to_dict() for n in stage_names if n in by_name],
+        "totals": totals,
+        "conservation": {"ok": not problems, "problems": problems},
+        "files": files + [_failed_row(p, e) for p, e in failed],
+    }
+
+
 def _with_corpus_stages(fs, output: str, stats: FileStats, corpus_names: list[str]) -> FileStats:
     """Add what the dedup stages did to this file's documents: their drops, and what is finally kept."""
     for name in corpus_names:
         path = storage.join(output, "work", name, "stats", f"part-{stats.file_index:06d}.json")
-        if not fs.exists(path):
+        try:
+            stage = StageStats(**storage.read_json(fs, path))
+        except FileNotFoundError:
             break  # not run yet: the file's counts stop at the last committed stage, and still add up
-        stage = StageStats(**storage.read_json(fs, path))
         stats.stages.append(stage)
         for reason, n in stage.dropped.items():
             stats.dropped[reason] = stats.dropped.get(reason, 0) + n

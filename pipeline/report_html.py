@@ -17,6 +17,7 @@ from pipeline import storage
 from pipeline.registry import REGISTRY
 from pipeline.stats import HISTOGRAM_BINS
 
+SAMPLE_FILES_READ = 50  # sample files read per folder: the page's cost does not grow with the run
 SAMPLES_SHOWN = 3  # per drop reason
 SAMPLE_CHARS = 1200
 
@@ -87,13 +88,27 @@ def _histograms(stages: list[dict]) -> list[dict]:
 
 
 def _samples(fs, out: str) -> dict[str, list[dict]]:
-    """Up to SAMPLES_SHOWN dropped documents per reason, from the committed samples."""
-    files = sorted(fs.glob(storage.join(out, "dropped", "**", "*.parquet")))
+    """Up to SAMPLES_SHOWN dropped documents per reason, from the committed samples of at most
+    SAMPLE_FILES_READ parts per folder (dropped/ and each dedup stage's), spread evenly over the parts: a
+    bounded read however many input files the run had."""
     shown: dict[str, list[dict]] = {}
-    for path in files:
+    for path in _sample_files(fs, storage.join(out, "dropped")):
         table = pq.read_table(path, columns=["url", "drop_reason", "text"], filesystem=fs)
         for row in table.to_pylist():
             rows = shown.setdefault(row["drop_reason"], [])
             if len(rows) < SAMPLES_SHOWN:
                 rows.append({"url": row["url"] or "", "text": (row["text"] or "")[:SAMPLE_CHARS]})
     return dict(sorted(shown.items()))
+
+
+def _sample_files(fs, folder: str) -> list[str]:
+    try:
+        entries = fs.ls(folder, detail=True)
+    except FileNotFoundError:
+        return []
+    files = sorted(e["name"] for e in entries if e["type"] == "file" and e["name"].endswith(".parquet"))
+    step = max(1, -(-len(files) // SAMPLE_FILES_READ))
+    picked = files[::step]
+    for sub in sorted(e["name"] for e in entries if e["type"] == "directory"):
+        picked += _sample_files(fs, sub)
+    return picked

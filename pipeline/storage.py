@@ -1,8 +1,11 @@
 """Where bytes come from and go to: local paths and s3:// through fsspec, http(s):// through the standard library.
 
-Outputs are committed by writing a temporary name and renaming it (cc_net `tmp()`/`finalize()`): a
-reader either sees the whole file or none of it. On object stores a rename is a copy, but the commit
-marker (the stats file) is renamed last, so a half-copied part is never taken as committed.
+Outputs are committed so that a reader sees the whole file or none of it. On a local or shared filesystem
+that takes a temporary name and a rename (cc_net `tmp()`/`finalize()`). On an object store a PUT (or a
+completed multipart upload) is already atomic and a rename would be a second, full copy: files are written
+straight to their final key, and a write that fails is abandoned (its multipart upload aborted) rather than
+completed. A killed writer leaves an incomplete multipart upload, invisible to readers (a bucket lifecycle
+rule `AbortIncompleteMultipartUpload` reclaims it). Either way the commit marker is written last.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import contextlib
 import functools
 import io
 import json
+import os
 import urllib.error
 import urllib.request
 import uuid
@@ -84,9 +88,16 @@ def join(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *parts])
 
 
+def is_local(fs) -> bool:
+    """A filesystem with cheap listings and real renames (not an object store)."""
+    protocols = (fs.protocol,) if isinstance(fs.protocol, str) else fs.protocol
+    return bool({"file", "local"} & set(protocols))
+
+
 @contextlib.contextmanager
 def atomic_path(fs, final: str) -> Iterator[str]:
-    """Yield a temporary path next to `final`; on success rename it into place, on failure remove it."""
+    """Yield a temporary path next to `final` (local filesystems); on success rename it into place, on failure
+    remove it. Object stores: use `open_for_commit`."""
     tmp = f"{final}.tmp-{uuid.uuid4().hex[:8]}"
     fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
     try:
@@ -98,16 +109,61 @@ def atomic_path(fs, final: str) -> Iterator[str]:
         raise
 
 
-def remove_leftovers(fs, final: str) -> None:
-    """Delete temporary files a killed attempt left next to `final` (SIGKILL runs no cleanup)."""
-    for leftover in fs.glob(f"{final}.tmp-*"):
-        fs.rm(leftover)
+@contextlib.contextmanager
+def open_for_commit(fs, final: str):
+    """A binary file that appears at `final` whole when the block ends, and never if it raises."""
+    if is_local(fs):
+        with atomic_path(fs, final) as tmp, fs.open(tmp, "wb") as f:
+            yield f
+        return
+    f = fs.open(final, "wb")
+    try:
+        yield f
+    except BaseException:
+        _abandon(f)
+        raise
+    f.close()
+
+
+def _abandon(f) -> None:
+    """Drop an unfinished object-store write: closing it would commit what was written so far."""
+    discard = getattr(f, "discard", None)
+    if discard is not None:
+        discard()  # s3fs: aborts the multipart upload
+    f.closed = True
+
+
+def remove_leftovers(fs, folder: str) -> int:
+    """Delete the temporary files killed attempts left anywhere under `folder` (SIGKILL runs no cleanup).
+
+    Only local filesystems have them (object-store writes have no temporary name), and there a walk is
+    cheap; returns how many were removed."""
+    if not is_local(fs) or not fs.exists(folder):
+        return 0
+    removed = 0
+    for root, _, names in os.walk(fs._strip_protocol(folder)):
+        for name in names:
+            if ".tmp-" in name:
+                os.remove(os.path.join(root, name))
+                removed += 1
+    return removed
+
+
+def list_names(fs, folder: str) -> set[str]:
+    """The names of the files directly in `folder` (one listing; empty if it does not exist)."""
+    try:
+        return {p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(folder, detail=False)}
+    except FileNotFoundError:
+        return set()
 
 
 def write_json(fs, final: str, obj) -> None:
-    with atomic_path(fs, final) as tmp:
-        with fs.open(tmp, "w") as f:
-            json.dump(obj, f, indent=1, sort_keys=True)
+    write_bytes(fs, final, json.dumps(obj, indent=1, sort_keys=True).encode())
+
+
+def write_bytes(fs, final: str, data: bytes) -> None:
+    with open_for_commit(fs, final) as f:
+        f.write(data)
 
 
 def read_json(fs, path: str):
@@ -116,9 +172,7 @@ def read_json(fs, path: str):
 
 
 def write_text(fs, final: str, text: str) -> None:
-    with atomic_path(fs, final) as tmp:
-        with fs.open(tmp, "w") as f:
-            f.write(text)
+    write_bytes(fs, final, text.encode())
 
 
 def makedirs(fs, path: str) -> None:

@@ -2,13 +2,14 @@
 
 Steps (Ray tasks, each committed with a marker, skipped on re-run):
 1. tokenize (a task per part): encode with the specials policy; each document gets a shuffle key
-   xxh3(seed, doc_id) and goes to one of `buckets` files by key (`work/tokenize/buckets/part-N/`);
-2. shards (a task per bucket): sort the bucket by key, cut shards of `shard_tokens` tokens, write
-   `tokens/shards/shard-BBBB-KKKK.parquet` (a folder of Parquet only, for pyarrow/DuckDB/datasets): zstd,
-   dictionary encoding off for the tokens column, row groups of
-   about `row_group_tokens` tokens;
-3. manifest (driver): `tokens/manifest.json`, written last, with every shard's documents, tokens and sha256
-   read back from the files.
+   xxh3(seed, doc_id) (`work/tokenize/tokens/part-N.parquet`);
+2. shuffle by key into buckets sized from the data (`pipeline.shuffle`): enough that no bucket exceeds a
+   task's budget or, by more than chance, `shard_tokens`;
+3. shards (a task per bucket): sort the bucket by key, cut shards of `shard_tokens` tokens (usually one per
+   bucket), write `tokens/shards/shard-BBBBBB-KKKK.parquet` (a folder of Parquet only, for
+   pyarrow/DuckDB/datasets): zstd, dictionary encoding off for the tokens column, row groups of about
+   `row_group_tokens` tokens; the task counts and hashes each shard as it writes it;
+4. manifest (driver): `tokens/manifest.json`, written last, from what the shard tasks recorded.
 The order of documents is a function of (seed, doc_id) only, so shards are byte-identical whatever the
 number of workers. Columns: `tokens` list<uint16> (uint32 for vocabularies over 65,536), `num_tokens`,
 `doc_id` and `id` (join with docs/), `source`, `quality_score` (null when no quality classifier ran).
@@ -17,6 +18,7 @@ number of workers. Columns: `tokens` list<uint16> (uint32 for vocabularies over 
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass
 
@@ -26,10 +28,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
-from pipeline import corpus, storage
+from pipeline import corpus, shuffle, storage
 from pipeline.registry import param, register
 from pipeline.stats import StageStats
 from pipeline.tokenizer import SPECIALS, cached_tokenizer
+
+SHARD_FILL = 1.1  # buckets per shard_tokens of input: a bucket averages ~91% of a shard
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class TokenizeConfig:
     seed: int = param(0, "seed of the global shuffle of documents", ge=0)
     shard_tokens: int = param(100_000_000, "tokens per shard file, about", ge=1)
     row_group_tokens: int = param(4_000_000, "tokens per Parquet row group, about", ge=1)
-    buckets: int = param(16, "shuffle buckets (each shard-writing task holds one: ~1/buckets of the tokens)", ge=1)
+    buckets: int = param(0, "shuffle buckets (a shard-writing task holds one); 0: from the data", ge=0)
     num_threads: int = param(1, "SentencePiece encoding threads per task", ge=1)
 
 
@@ -55,11 +59,17 @@ class TokenizeStage:
         self.cfg = cfg
 
     def run(self, ctx: corpus.CorpusContext) -> list[dict]:
-        work = ctx.work
-        stats = ctx.map(tokenize_part, [(ctx.dirs, i, part, self.cfg) for i, part in ctx.parts])
-        shards = ctx.map(write_bucket_shards, [(ctx.output, b, work, self.cfg) for b in range(self.cfg.buckets)])
-        write_manifest(ctx.output, [s for bucket in shards for s in bucket], self.cfg)
-        return stats
+        cfg = self.cfg
+        parts = ctx.step("tokenize", tokenize_part, [(ctx.dirs, i, part, cfg) for i, part in ctx.parts])
+        tokens = sum(p["stats"]["tokens"] for p in parts)
+        # ~10% under shard_tokens a bucket on average, so that chance rarely pushes one over and cuts a stub shard
+        min_buckets = math.ceil(tokens * SHARD_FILL / cfg.shard_tokens)
+        inputs = [p["file"] for p in parts]
+        _, buckets = shuffle.shuffle(ctx, "shuffle", inputs, shuffle.BucketBy("key"), cfg.buckets, min_buckets)
+        args = [(ctx.output, b, [f for f, _ in files], ctx.work, cfg) for b, files in enumerate(buckets)]
+        shards = ctx.step("shards", write_bucket_shards, args)
+        write_manifest(ctx.output, [s for bucket in shards for s in bucket], cfg)
+        return [p["stats"] for p in parts]
 
 
 def shard_schema(dtype) -> pa.Schema:
@@ -76,25 +86,30 @@ def shard_schema(dtype) -> pa.Schema:
 
 
 def tokenize_part(dirs: corpus.StageDirs, index: int, part: str, cfg: TokenizeConfig) -> dict:
+    """Task: one part's token table with its shuffle keys, then its stats; returns both."""
     fs, _ = storage.filesystem(dirs.output)
+    final = storage.join(dirs.work, "tokens", f"part-{index:06d}.parquet")
     if fs.exists(dirs.stats_path(index)):
-        return storage.read_json(fs, dirs.stats_path(index))
+        return {"stats": storage.read_json(fs, dirs.stats_path(index)), "file": [final, committed(fs, final)]}
     started = time.perf_counter()
     docs = pq.read_table(part, filesystem=fs)
     tokenizer = cached_tokenizer(cfg.tokenizer_path, cfg.specials, cfg.num_threads)
     ids = tokenizer.encode_batch(docs.column("text").to_pylist())
     table = _token_table(docs, ids, tokenizer.dtype)
     keys = shuffle_keys(docs.column("doc_id").to_numpy(), cfg.seed)
-    table = table.append_column("key", pa.array(keys, pa.uint64()))
-    folder = storage.join(dirs.work, "buckets", f"part-{index:06d}")
-    bucket = (keys % np.uint64(cfg.buckets)).astype(np.int64)
-    for b in range(cfg.buckets):
-        corpus.write_part(fs, storage.join(folder, f"bucket-{b:04d}.parquet"), table.filter(pa.array(bucket == b)))
+    nbytes = shuffle.write_parquet(fs, final, table.append_column("key", pa.array(keys, pa.uint64())))
     stats = StageStats(dirs.name, docs_in=docs.num_rows, docs_out=docs.num_rows, tokens=int(sum(map(len, ids))))
     stats.bytes_in = stats.bytes_out = corpus.text_bytes(docs)
     stats.seconds = time.perf_counter() - started
     storage.write_json(fs, dirs.stats_path(index), stats.to_dict())
-    return stats.to_dict()
+    return {"stats": stats.to_dict(), "file": [final, nbytes]}
+
+
+def committed(fs, path: str) -> int:
+    nbytes = shuffle.committed_nbytes(fs, path)
+    if nbytes is None:
+        raise FileNotFoundError(f"{path}: missing, though its part's stats are committed")
+    return nbytes
 
 
 def _token_table(docs: pa.Table, ids: list[np.ndarray], dtype) -> pa.Table:
@@ -123,23 +138,23 @@ def shuffle_keys(doc_ids: np.ndarray, seed: int) -> np.ndarray:
     return np.fromiter((digest(int(d).to_bytes(8, "little"), seed) for d in doc_ids), np.uint64, len(doc_ids))
 
 
-def write_bucket_shards(output: str, bucket: int, work: str, cfg: TokenizeConfig) -> list[dict]:
+def write_bucket_shards(output: str, bucket: int, files: list[str], work: str, cfg: TokenizeConfig) -> list[dict]:
+    """Task: one bucket's documents in key order as shards; returns each shard's path, counts and sha256."""
     fs, _ = storage.filesystem(output)
-    marker = storage.join(work, "shards", f"bucket-{bucket:04d}.json")
+    marker = storage.join(work, "shards", f"bucket-{bucket:06d}.json")
     if fs.exists(marker):
         return storage.read_json(fs, marker)["shards"]
-    files = sorted(fs.glob(storage.join(work, "buckets", "part-*", f"bucket-{bucket:04d}.parquet")))
-    table = pa.concat_tables([pq.read_table(f, filesystem=fs) for f in files]) if files else None
+    table = shuffle.read_tables(fs, files)
     shards = []
-    if table is not None and table.num_rows:
+    if table is not None:
         table = table.take(pc.sort_indices(table, sort_keys=[("key", "ascending"), ("doc_id", "ascending")]))
-        table = table.drop_columns(["key"])
+        table = table.drop_columns(["key"]).replace_schema_metadata(None)
         for k, (start, stop) in enumerate(_cuts(table.column("num_tokens").to_numpy(), cfg.shard_tokens)):
-            relative = f"shards/shard-{bucket:04d}-{k:04d}.parquet"
-            _write_shard(
-                fs, storage.join(output, "tokens", relative), table.slice(start, stop - start), cfg.row_group_tokens
-            )
-            shards.append({"path": relative})
+            relative = f"shards/shard-{bucket:06d}-{k:04d}.parquet"
+            shard = table.slice(start, stop - start)
+            sha256 = _write_shard(fs, storage.join(output, "tokens", relative), shard, cfg.row_group_tokens)
+            tokens = int(pc.sum(shard.column("num_tokens")).as_py() or 0)
+            shards.append({"path": relative, "documents": shard.num_rows, "tokens": tokens, "sha256": sha256})
     storage.write_json(fs, marker, {"shards": shards})
     return shards
 
@@ -157,32 +172,48 @@ def _cuts(num_tokens: np.ndarray, limit: int) -> list[tuple[int, int]]:
     return cuts
 
 
-def _write_shard(fs, path: str, table: pa.Table, row_group_tokens: int) -> None:
-    with storage.atomic_path(fs, path) as tmp, fs.open(tmp, "wb") as f:
+def _write_shard(fs, path: str, table: pa.Table, row_group_tokens: int) -> str:
+    """Write one shard; returns the sha256 of the bytes written (no read-back, no second pass)."""
+    with storage.open_for_commit(fs, path) as f:
+        sink = HashingWriter(f)
         # dictionary encoding off for token lists: ids repeat too little for it to pay (~0.95 bytes/token with zstd)
-        with pq.ParquetWriter(f, table.schema, compression="zstd", use_dictionary=["id", "source"]) as writer:
+        with pq.ParquetWriter(sink, table.schema, compression="zstd", use_dictionary=["id", "source"]) as writer:
             for start, stop in _cuts(table.column("num_tokens").to_numpy(), row_group_tokens):
                 writer.write_table(table.slice(start, stop - start), row_group_size=stop - start)
+    return sink.hexdigest()
+
+
+class HashingWriter:
+    """A write-only file that forwards to `f` and hashes what passes (pyarrow writes a Parquet file in order)."""
+
+    def __init__(self, f):
+        self.f, self.hash, self.position, self.closed = f, hashlib.sha256(), 0, False
+
+    def write(self, data) -> int:
+        self.hash.update(data)
+        self.position += len(data)
+        return self.f.write(data)
+
+    def tell(self) -> int:
+        return self.position
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True  # the underlying file is committed by its owner
+
+    def writable(self) -> bool:
+        return True
+
+    def hexdigest(self) -> str:
+        return self.hash.hexdigest()
 
 
 def write_manifest(output: str, shards: list[dict], cfg: TokenizeConfig) -> dict:
-    """Written last: counts and checksums read back from the shard files themselves."""
+    """Written last, from the counts and checksums the shard tasks recorded as they wrote."""
     fs, _ = storage.filesystem(output)
     info = cached_tokenizer(cfg.tokenizer_path, cfg.specials).info
-    entries = []
-    for shard in shards:
-        path = storage.join(output, "tokens", shard["path"])
-        with fs.open(path, "rb") as f:
-            data = f.read()
-        table = pq.read_table(pa.BufferReader(data), columns=["num_tokens"])
-        entries.append(
-            {
-                "path": shard["path"],
-                "documents": table.num_rows,
-                "tokens": int(pc.sum(table.column("num_tokens")).as_py() or 0),
-                "sha256": hashlib.sha256(data).hexdigest(),
-            }
-        )
     manifest = {
         "tokenizer": {"name": info.name, "sha256": info.sha256, "vocab_size": info.vocab_size},
         "bos_id": info.bos_id,
@@ -190,9 +221,9 @@ def write_manifest(output: str, shards: list[dict], cfg: TokenizeConfig) -> dict
         "specials": cfg.specials,
         "seed": cfg.seed,
         "token_dtype": "uint16" if info.vocab_size <= 1 << 16 else "uint32",
-        "documents": sum(e["documents"] for e in entries),
-        "tokens": sum(e["tokens"] for e in entries),
-        "shards": entries,
+        "documents": sum(e["documents"] for e in shards),
+        "tokens": sum(e["tokens"] for e in shards),
+        "shards": shards,
     }
     storage.write_json(fs, storage.join(output, "tokens", "manifest.json"), manifest)
     return manifest

@@ -59,3 +59,47 @@ def test_hundred_thousand_nodes(name):
     perm = np.random.default_rng(3).permutation(100_000)
     u, v = perm[u], perm[v]
     assert components_in_memory(u, v, 16) == union_find_reference(u, v)
+
+
+def _file_based(tmp_path, u, v, task_bytes, **cfg):
+    """The engine's file-based rounds (dedup/cc_steps.py) over one edge file, tasks run in this process."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dedup import cc_steps
+    from dedup.minhash_dedup import MinHashDedupConfig
+    from pipeline import corpus, shuffle, storage
+
+    out = str(tmp_path / "out")
+    dirs = corpus.StageDirs("minhash_dedup", out, storage.join(out, "work", "minhash_dedup"), out)
+    ctx = corpus.CorpusContext(dirs, [], lambda fn, args: [fn(*a) for a in args], task_bytes)
+    fs, _ = storage.filesystem(out)
+    storage.makedirs(fs, out)
+    path = storage.join(out, "edges.parquet")
+    edges = [[path, shuffle.write_parquet(fs, path, pa.table({"u": u, "v": v}))]]
+    removal_files = cc_steps.connected_components(ctx, edges, MinHashDedupConfig(**cfg))
+    removed = pa.concat_tables([pq.read_table(f) for f, _ in removal_files])
+    return dict(zip(removed.column("doc_id").to_pylist(), removed.column("duplicate_of").to_pylist()))
+
+
+def test_file_based_rounds_on_a_long_shuffled_path_match_union_find(tmp_path):
+    """5,000 nodes in one shuffled chain: many rounds, partitions sized from the edge bytes (a small budget)."""
+    u, v = _path(5000)
+    perm = np.random.default_rng(11).permutation(5000).astype(np.int64)
+    u, v = perm[u], perm[v]
+    roots = union_find_reference(u, v)
+    removed = _file_based(tmp_path, u, v, task_bytes=20_000)
+    assert removed == {node: root for node, root in roots.items() if root != node}
+    plan = (tmp_path / "out" / "work" / "minhash_dedup" / "cc" / "plan.json").read_text()
+    assert '"partitions": 12' in plan  # 3 x 80 KB of edges / 20 KB a task
+    rounds = list((tmp_path / "out" / "work" / "minhash_dedup" / "steps").glob("cc_round_*.json"))
+    assert len(rounds) > 6
+
+
+def test_a_runaway_is_stopped_with_a_clear_error(tmp_path):
+    from dedup.cc_steps import ComponentsDidNotConverge
+
+    u, v = _path(2000)
+    perm = np.random.default_rng(5).permutation(2000).astype(np.int64)
+    with pytest.raises(ComponentsDidNotConverge, match="still changing after 4 rounds.*max_cc_rounds"):
+        _file_based(tmp_path, perm[u], perm[v], task_bytes=1 << 20, max_cc_rounds=4)

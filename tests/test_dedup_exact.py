@@ -25,10 +25,13 @@ def _write_parts(folder, texts_per_part: list[list[str]]) -> list[tuple[int, str
     return parts
 
 
-def run_stage(tmp_path, stage, parts, name="exact_dedup"):
+def run_stage(tmp_path, stage, parts, name="exact_dedup", task_bytes=None):
     out = str(tmp_path / "out")
     dirs = corpus.StageDirs(name, out, storage.join(out, "work", name), storage.join(out, "docs"))
-    results = stage.run(corpus.CorpusContext(dirs, parts, sequential_map))
+    ctx = corpus.CorpusContext(dirs, parts, sequential_map)
+    if task_bytes:
+        ctx.task_bytes = task_bytes
+    results = stage.run(ctx)
     kept = pq.read_table(storage.join(out, "docs")).column("doc_id").to_pylist()
     return sorted(kept), results
 
@@ -39,10 +42,12 @@ TEXTS = [
 ]
 
 
-@pytest.mark.parametrize("partitions", [1, 3, 16])
-def test_keeps_the_smallest_id_of_each_text(tmp_path, partitions):
+@pytest.mark.parametrize("partitions, task_bytes", [(0, None), (1, None), (3, None), (16, None), (0, 1), (100, 1)])
+def test_keeps_the_smallest_id_of_each_text(tmp_path, partitions, task_bytes):
+    """Any explicit bucket count, or counts from the data (1 byte a task: a bucket per row, two passes)."""
     parts = _write_parts(tmp_path, TEXTS)
-    kept, results = run_stage(tmp_path, ExactDedup(ExactDedupConfig(partitions=partitions)), parts)
+    stage = ExactDedup(ExactDedupConfig(partitions=partitions))
+    kept, results = run_stage(tmp_path, stage, parts, task_bytes=task_bytes)
     # normalized, "The same page." == "the  SAME page!": one copy survives, at doc 0 of part 0
     assert kept == [0, 1, 1 << 32]
     for stats in results:

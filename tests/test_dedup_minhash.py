@@ -8,8 +8,9 @@ import random
 import numpy as np
 import pytest
 
+from dedup.components import group_min_pairs
 from dedup.minhash import MinHashParams, band_keys, permutations, shingle_hashes, signature
-from dedup.minhash_dedup import MinHashDedup, MinHashDedupConfig, star_edges
+from dedup.minhash_dedup import MinHashDedup, MinHashDedupConfig
 from tests.conftest import shared_data
 from tests.test_dedup_exact import _write_parts, run_stage
 
@@ -56,11 +57,10 @@ def test_band_keys_equal_for_equal_bands_only():
 
 
 def test_star_edges_connect_each_key_group_to_its_smallest_id():
-    band = np.array([0, 0, 0, 1, 1], np.uint8)
-    key = np.array([7, 7, 7, 7, 9], np.uint64)
-    ids = np.array([30, 10, 20, 30, 10], np.int64)
-    u, v = star_edges(band, key, ids)
-    assert sorted(zip(u.tolist(), v.tolist())) == [(10, 20), (10, 30)]
+    key = np.array([7, 7, 7, 8, 9, 8], np.uint64)
+    ids = np.array([30, 10, 20, 30, 10, 40], np.int64)
+    u, v = group_min_pairs(key, ids)
+    assert sorted(zip(u.tolist(), v.tolist())) == [(10, 20), (10, 30), (30, 40)]
 
 
 CORPUS = [
@@ -72,11 +72,16 @@ CORPUS = [
 EXPECTED_KEPT = sorted([0, 1, 2, 3, (1 << 32) + 1, (1 << 32) + 3, (2 << 32) + 1])
 
 
-@pytest.mark.parametrize("partitions, cc_partitions", [(1, 1), (3, 2), (16, 16)])
-def test_one_document_kept_per_cluster_whatever_the_partitions(tmp_path, partitions, cc_partitions):
+@pytest.mark.parametrize(
+    "partitions, cc_partitions, task_bytes",
+    [(0, 0, None), (1, 1, None), (3, 2, None), (16, 16, None), (0, 0, 64), (200, 5, 64)],
+)
+def test_one_document_kept_per_cluster_whatever_the_partitions(tmp_path, partitions, cc_partitions, task_bytes):
+    """Explicit counts, or counts from the data: the default budget (one bucket here), or 64 bytes a task
+    (one bucket per few keys, several shuffle passes, one task per file)."""
     parts = _write_parts(tmp_path, CORPUS)
     stage = MinHashDedup(MinHashDedupConfig(partitions=partitions, cc_partitions=cc_partitions))
-    kept, results = run_stage(tmp_path, stage, parts, name="minhash_dedup")
+    kept, results = run_stage(tmp_path, stage, parts, name="minhash_dedup", task_bytes=task_bytes)
     assert kept == EXPECTED_KEPT
     for stats in results:
         assert stats["docs_in"] == stats["docs_out"] + sum(stats["dropped"].values())

@@ -112,6 +112,7 @@ def test_rerun_after_a_kill_between_tokenize_steps_writes_the_shards(inputs, cle
     shutil.copytree(clean_run, out)
     shutil.rmtree(out / "tokens")
     (out / "work" / "tokenize" / "timing.json").unlink()
+    (out / "work" / "tokenize" / "steps" / "shards.json").unlink()
     for marker in (out / "work" / "tokenize" / "shards").glob("*.json"):
         marker.unlink()  # as if killed after tokenize_part committed every part, before write_bucket_shards
     rerun = subprocess.run(_command(inputs, out), cwd=ROOT, capture_output=True, text=True)
