@@ -1,0 +1,354 @@
+"""Every corpus stage at crawl shape: synthetic committed parts through exact_dedup, minhash_dedup, line_dedup
+and tokenize, then the report, by the engine itself (embedded Ray, 2 CPUs, `max_task_memory_mb` 1500).
+
+    .venv/bin/python bench/scale.py                                  # 1M docs in 1k and 10k parts, 10M in 10k
+    .venv/bin/python bench/scale.py --sizes 200000:2000 --s3         # output on S3 (moto on loopback)
+
+Per size: wall time of each stage and step; the peak RSS of the workers during each step (a worker runs one
+task at a time, so this is the largest task of the step, plus what the worker kept from earlier tasks) and
+of the driver; the bucket and partition counts each step chose (its plan.json); the bytes each filter task
+read (its part and its own removal file; before issue 11 every filter task read every removal file: that
+total is shown beside); the documents each stage removed against what the generator planted. With --s3,
+every request the S3 server answered, per stage, split into the driver's and the workers', by kind.
+
+Corpus (deterministic from --seed, generated in two spawned processes, not timed): documents of 60-100 words
+from a Zipf vocabulary (bench/dedup_scale.py's), in 3-5 lines, as the per-file pass commits them
+(`work/filtered/part-N.parquet` with every column, `stats/part-N.json`, `run.json`). 4% of documents are
+exact copies and 8% near copies (one span of 3-6 words replaced, 5-gram Jaccard ~0.8-0.9) of one of
+N/50 source texts; 30% carry one of 200 boilerplate lines, which line_dedup removes. What this measures is
+how memory, reads and requests grow with documents and parts, not throughput: documents are short.
+Results: bench/out/scale.json (a list, one entry per size); scratch in bench/out/scale_work/ (deleted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.dedup_scale import RAY_ENV, RssMonitor, sample_words, vocabulary  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+STAGES = ("exact_dedup", "minhash_dedup", "line_dedup", "tokenize")
+EXACT_RATE, NEAR_RATE, BOILERPLATE_RATE, BOILERPLATE_LINES = 0.04, 0.08, 0.3, 200
+MIN_WORDS, MAX_WORDS = 60, 100
+S3_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+# ---------------------------------------------------------------- the corpus
+
+
+@lru_cache(maxsize=4)
+def _source_words(seed: int, k: int) -> np.ndarray:
+    rng = np.random.default_rng([seed, 7, k])
+    return sample_words(rng, int(rng.integers(MIN_WORDS, MAX_WORDS + 1)))
+
+
+@lru_cache(maxsize=1)
+def _boilerplate(seed: int) -> list[str]:
+    vocab = vocabulary(seed)
+    rng = np.random.default_rng([seed, 9])
+    return [" ".join(vocab[w] for w in sample_words(rng, 6)) for _ in range(BOILERPLATE_LINES)]
+
+
+def _document(seed: int, g: int, n_docs: int) -> tuple[str, str]:
+    """(text, role) of the document at global position g."""
+    vocab = vocabulary_cached(seed)
+    rng = np.random.default_rng([seed, 8, g])
+    draw = rng.random()
+    role = "exact" if draw < EXACT_RATE else "near" if draw < EXACT_RATE + NEAR_RATE else "fresh"
+    if role == "fresh":
+        words = sample_words(rng, int(rng.integers(MIN_WORDS, MAX_WORDS + 1)))
+    else:
+        words = _source_words(seed, int(rng.integers(0, max(1, n_docs // 50)))).copy()
+        if role == "near":
+            span = int(rng.integers(3, 7))
+            at = int(rng.integers(0, len(words) - span))
+            words[at : at + span] = sample_words(rng, span)
+    cuts = np.sort(rng.choice(np.arange(5, len(words) - 5), int(rng.integers(2, 5)), replace=False))
+    lines = [" ".join(vocab[w] for w in chunk) for chunk in np.split(words, cuts)]
+    if role == "fresh" and rng.random() < BOILERPLATE_RATE:
+        lines.insert(int(rng.integers(0, len(lines) + 1)), _boilerplate(seed)[int(rng.integers(BOILERPLATE_LINES))])
+    return "\n".join(lines), role
+
+
+@lru_cache(maxsize=1)
+def vocabulary_cached(seed: int) -> list[str]:
+    return vocabulary(seed)
+
+
+def generate_part(output: str, index: int, n_docs: int, n_parts: int, seed: int) -> dict:
+    """One part as the per-file pass commits it: documents, then the file's stats. Returns role counts."""
+    from pipeline import storage
+    from pipeline.stats import FileStats, StageStats
+
+    lo, hi = index * n_docs // n_parts, (index + 1) * n_docs // n_parts
+    texts, roles = zip(*[_document(seed, g, n_docs) for g in range(lo, hi)]) if hi > lo else ((), ())
+    n = hi - lo
+    table = pa.table(
+        {
+            "doc_id": pa.array((index << 32) + np.arange(n), pa.int64()),
+            "id": [f"<urn:uuid:{g:012d}>" for g in range(lo, hi)],
+            "url": [f"https://site{g % 997}.example/page/{g}" for g in range(lo, hi)],
+            "date": ["2024-12-01T00:00:00Z"] * n,
+            "source": [f"synthetic-{index:06d}.warc.gz@{row}" for row in range(n)],
+            "text": pa.array(list(texts), pa.large_string()),
+            "language": ["en"] * n,
+            "language_score": pa.array([0.9] * n, pa.float32()),
+            "quality_score": pa.array([0.5] * n, pa.float32()),
+        }
+    )
+    fs, _ = storage.filesystem(output)
+    with storage.open_for_commit(fs, storage.join(output, "work", "filtered", f"part-{index:06d}.parquet")) as f:
+        pq.write_table(table, f, compression="zstd")
+    text_bytes = sum(len(t.encode()) for t in texts)
+    stats = FileStats(file=input_name(index), file_index=index, records_read=n, kept=n, kept_bytes=text_bytes)
+    stats.stages = [StageStats("read", docs_in=n, docs_out=n, bytes_in=text_bytes, bytes_out=text_bytes)]
+    storage.write_json(fs, storage.join(output, "stats", f"part-{index:06d}.json"), stats.to_dict())
+    return {role: roles.count(role) for role in ("exact", "near", "fresh")}
+
+
+def input_name(index: int) -> str:
+    return f"synthetic/crawl-{index:06d}.warc.gz"
+
+
+def generate(output: str, n_docs: int, n_parts: int, seed: int, env: dict) -> tuple[dict, float]:
+    started = time.perf_counter()
+    os.environ.update(env)
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(generate_part, output, i, n_docs, n_parts, seed) for i in range(n_parts)]
+        counts = [f.result() for f in futures]
+    roles = {r: sum(c[r] for c in counts) for r in ("exact", "near", "fresh")}
+    return roles, time.perf_counter() - started
+
+
+# ---------------------------------------------------------------- the run
+
+
+def write_config(folder: Path, output: str) -> Path:
+    body = f"output: {output}\nmax_task_memory_mb: 1500\nstages:\n  - stage: read\n"
+    body += "".join(f"  - stage: {name}\n" for name in STAGES)
+    path = folder / "stages.yaml"
+    path.write_text(body)
+    return path
+
+
+class Instrumented:
+    """Wraps the engine's corpus-stage map and stage runner: names the step for the RSS monitor, times steps,
+    and (with a counting S3 server) takes the request counts before and after each stage."""
+
+    def __init__(self, engine, monitor: RssMonitor, requests=None):
+        self.steps: list[dict] = []
+        self.stages: dict[str, dict] = {}
+        real_map, real_stage = engine._ray_map, engine._run_corpus_stage
+
+        def ray_map(config, address, num_cpus, echo, label, retried):
+            inner = real_map(config, address, num_cpus, echo, label, retried)
+
+            def timed(fn, args_list):
+                monitor.step = f"{label}:{fn.__name__}"
+                started = time.perf_counter()
+                results = inner(fn, args_list)
+                wall = time.perf_counter() - started
+                self.steps.append({"stage": label, "step": fn.__name__, "tasks": len(args_list), "wall_s": wall})
+                monitor.step = "driver"
+                return results
+
+            return timed
+
+        def run_stage(fs, spec, ctx, retried):
+            before = requests() if requests else None
+            started, cpu = time.perf_counter(), time.process_time()
+            real_stage(fs, spec, ctx, retried)
+            entry = {"wall_s": time.perf_counter() - started, "driver_cpu_s": time.process_time() - cpu}
+            if requests:
+                entry["requests"] = diff_counts(requests(), before)
+            self.stages[spec.name] = entry
+
+        engine._ray_map, engine._run_corpus_stage = ray_map, run_stage
+
+
+def diff_counts(after: dict, before: dict) -> dict:
+    return {who: {k: n - before.get(who, {}).get(k, 0) for k, n in after[who].items()} for who in after}
+
+
+def run_size(n_docs: int, n_parts: int, seed: int, s3: str | None) -> dict:
+    import ray
+
+    from pipeline import config as config_module
+    from pipeline import engine, storage
+
+    scratch = Path(tempfile.mkdtemp(prefix="scale-", dir=OUT))
+    output = f"{s3}/run-{n_docs}-{n_parts}" if s3 else str(scratch / "out")
+    env = S3_ENV if s3 else {}
+    roles, generate_s = generate(output, n_docs, n_parts, seed, env)
+    config = config_module.load(write_config(scratch, output))
+    files = [input_name(i) for i in range(n_parts)]
+    fs, _ = storage.filesystem(output)
+    assert engine._prepare_output(fs, output, config, files) == []  # every part committed, as after the pass
+    os.environ.update(RAY_ENV)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    if s3:
+        os.environ["AWS_SDK_UA_APP_ID"] = "driver"  # after ray.init: the workers do not inherit it
+    monitor = RssMonitor()
+    monitor.start()
+    probe = (lambda: requests_so_far()) if s3 else None
+    instrumented = Instrumented(engine, monitor, probe)
+    started = time.perf_counter()
+    try:
+        engine._run_corpus_stages(fs, config, files, None, 2, lambda line: None)
+        monitor.step = "report"
+        report_started = time.perf_counter()
+        before = probe() if probe else None
+        report_map = engine._ray_map(config, None, 2, lambda line: None, "report", __import__("collections").Counter())
+        report = engine._finish(fs, output, [], report_map)
+        report_s = time.perf_counter() - report_started
+        report_requests = diff_counts(probe(), before) if probe else None
+    finally:
+        monitor.stop()
+        ray.shutdown()
+        os.environ.pop("AWS_SDK_UA_APP_ID", None)
+    result = {
+        "docs": n_docs,
+        "parts": n_parts,
+        "s3": bool(s3),
+        "generate_s": generate_s,
+        "planted": roles,
+        "wall_s": time.perf_counter() - started,
+        "report_s": report_s,
+        "report_requests": report_requests,
+        "driver_cpu_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime,
+        "stages": instrumented.stages,
+        "steps": instrumented.steps,
+        "memory": {k: v for k, v in monitor.report().items() if k in ("per_step", "peak", "max_worker_rss")},
+        "removed": {s["name"]: sum(s["dropped"].values()) for s in report["stages"]},
+        "tokens": report["totals"]["tokens"],
+        "conservation_ok": report["conservation"]["ok"],
+        "plans": plans(fs, output),
+        "filter_reads": filter_reads(fs, output, n_parts),
+    }
+    shutil.rmtree(scratch, ignore_errors=True)
+    return result
+
+
+def plans(fs, output: str) -> dict:
+    """Every plan.json the stages wrote: the bucket counts and passes they chose."""
+    found, work = {}, fs._strip_protocol(output).rstrip("/") + "/work/"
+    for path in sorted(fs.glob(f"{output}/work/*/*/plan.json")):
+        relative = path.removeprefix(work).removesuffix("/plan.json")
+        found[relative] = json.loads(fs.cat(path))
+    return found
+
+
+def filter_reads(fs, output: str, n_parts: int) -> dict:
+    """Bytes a filter task of each removal stage read besides its part (its own removal file), and what it
+    would have read before (every removal file of the stage)."""
+    out = {}
+    for stage in ("exact_dedup", "minhash_dedup"):
+        sizes = [e["size"] for e in fs.ls(f"{output}/work/{stage}/removals/by_part", detail=True) if e["type"] == "file"]
+        everything = sum(e["size"] for e in fs.ls(f"{output}/work/{stage}/removed", detail=True))
+        parts = [e["size"] for e in fs.ls(f"{output}/work/{stage}/docs", detail=True)]
+        out[stage] = {
+            "removal_files": len(sizes),
+            "removal_bytes_per_task_max": max(sizes),
+            "removal_bytes_per_task_mean": sum(sizes) / len(sizes),
+            "part_bytes_per_task_mean": sum(parts) / max(1, len(parts)),
+            "before_issue_11_per_task": everything,
+        }
+    return out
+
+
+# ---------------------------------------------------------------- S3 server
+
+
+SERVER: dict = {}
+
+
+def start_s3() -> str:
+    port_file = Path(tempfile.mkstemp(prefix="s3port-")[1])
+    port_file.write_text("")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "s3_counting_server.py"), str(port_file)])
+    while not port_file.read_text():
+        time.sleep(0.1)
+    endpoint = f"http://127.0.0.1:{port_file.read_text()}"
+    SERVER.update(proc=proc, endpoint=endpoint)
+    os.environ.update(S3_ENV, AWS_ENDPOINT_URL=endpoint, AWS_EC2_METADATA_DISABLED="true")
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="scale")
+    return "s3://scale"
+
+
+def requests_so_far() -> dict:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{SERVER['endpoint']}/_requests") as response:
+        return json.loads(response.read())
+
+
+# ---------------------------------------------------------------- report
+
+
+def print_table(results: list[dict]) -> None:
+    mb = 1 << 20
+    print("| docs | parts | wall s | worker peak RSS MB (max over steps) | driver peak MB | removal bytes/filter task "
+          "(exact, minhash) | before | buckets (exact, minhash keys, cc, tokenize) |")
+    print("|---:|---:|---:|---:|---:|---|---|---|")
+    for r in results:
+        p = r["plans"]
+        buckets = ", ".join(
+            str(p.get(k, {}).get("plan", p.get(k, {})).get("buckets", p.get(k, {}).get("partitions", "-")))
+            for k in ("exact_dedup/shuffle", "minhash_dedup/shuffle", "minhash_dedup/cc", "tokenize/shuffle")
+        )
+        fr = r["filter_reads"]
+        print(
+            f"| {r['docs']:,} | {r['parts']:,} | {r['wall_s']:.0f} | {r['memory']['max_worker_rss'] / mb:.0f} "
+            f"| {r['memory']['peak']['driver'] / mb:.0f} "
+            f"| {fr['exact_dedup']['removal_bytes_per_task_max']:,}, {fr['minhash_dedup']['removal_bytes_per_task_max']:,} "
+            f"| {fr['exact_dedup']['before_issue_11_per_task']:,}, {fr['minhash_dedup']['before_issue_11_per_task']:,} "
+            f"| {buckets} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", nargs="+", default=["1000000:1000", "1000000:10000", "10000000:10000"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--s3", action="store_true", help="output on S3: moto on loopback, requests counted")
+    parser.add_argument("--output", default=str(OUT / "scale.json"))
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    s3 = start_s3() if args.s3 else None
+    results = []
+    try:
+        for size in args.sizes:
+            n_docs, n_parts = (int(x) for x in size.split(":"))
+            print(f"== {n_docs:,} documents in {n_parts:,} parts{' on S3' if s3 else ''}", flush=True)
+            results.append(run_size(n_docs, n_parts, args.seed, s3))
+            Path(args.output).write_text(json.dumps(results, indent=1))
+            print(json.dumps({k: results[-1][k] for k in ("wall_s", "stages", "removed", "plans")}, indent=1))
+    finally:
+        if s3:
+            SERVER["proc"].terminate()
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()
