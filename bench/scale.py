@@ -262,7 +262,8 @@ def filter_reads(fs, output: str, n_parts: int) -> dict:
     would have read before (every removal file of the stage)."""
     out = {}
     for stage in ("exact_dedup", "minhash_dedup"):
-        sizes = [e["size"] for e in fs.ls(f"{output}/work/{stage}/removals/by_part", detail=True) if e["type"] == "file"]
+        listing = fs.ls(f"{output}/work/{stage}/removals/by_part", detail=True)
+        sizes = [e["size"] for e in listing if e["type"] == "file"]
         everything = sum(e["size"] for e in fs.ls(f"{output}/work/{stage}/removed", detail=True))
         parts = [e["size"] for e in fs.ls(f"{output}/work/{stage}/docs", detail=True)]
         out[stage] = {
@@ -308,8 +309,10 @@ def requests_so_far() -> dict:
 
 def print_table(results: list[dict]) -> None:
     mb = 1 << 20
-    print("| docs | parts | wall s | worker peak RSS MB (max over steps) | driver peak MB | removal bytes/filter task "
-          "(exact, minhash) | before | buckets (exact, minhash keys, cc, tokenize) |")
+    print(
+        "| docs | parts | wall s | worker peak RSS MB (max over steps) | driver peak MB | removal bytes/filter task "
+        "(exact, minhash) | before | buckets (exact, minhash keys, cc, tokenize) |"
+    )
     print("|---:|---:|---:|---:|---:|---|---|---|")
     for r in results:
         p = r["plans"]
@@ -317,12 +320,12 @@ def print_table(results: list[dict]) -> None:
             str(p.get(k, {}).get("plan", p.get(k, {})).get("buckets", p.get(k, {}).get("partitions", "-")))
             for k in ("exact_dedup/shuffle", "minhash_dedup/shuffle", "minhash_dedup/cc", "tokenize/shuffle")
         )
-        fr = r["filter_reads"]
+        exact, near = r["filter_reads"]["exact_dedup"], r["filter_reads"]["minhash_dedup"]
         print(
             f"| {r['docs']:,} | {r['parts']:,} | {r['wall_s']:.0f} | {r['memory']['max_worker_rss'] / mb:.0f} "
             f"| {r['memory']['peak']['driver'] / mb:.0f} "
-            f"| {fr['exact_dedup']['removal_bytes_per_task_max']:,}, {fr['minhash_dedup']['removal_bytes_per_task_max']:,} "
-            f"| {fr['exact_dedup']['before_issue_11_per_task']:,}, {fr['minhash_dedup']['before_issue_11_per_task']:,} "
+            f"| {exact['removal_bytes_per_task_max']:,}, {near['removal_bytes_per_task_max']:,} "
+            f"| {exact['before_issue_11_per_task']:,}, {near['before_issue_11_per_task']:,} "
             f"| {buckets} |"
         )
 

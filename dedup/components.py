@@ -104,17 +104,6 @@ def star_roots(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return _group_min(src, dst)
 
 
-def group_min_pairs(keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every row that is not the smallest id of its key: (that smallest id, the row's id). Exact dedup's
-    removals and MinHash's candidate edges (a star around the smallest document of each band key)."""
-    order = np.lexsort((ids, keys))
-    keys, ids = keys[order], ids[order]
-    starts = np.ones(len(keys), dtype=bool)
-    starts[1:] = keys[1:] != keys[:-1]
-    first = ids[np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))]
-    return first[~starts], ids[~starts]
-
-
 def roots_from_stars(parts) -> dict[int, int]:
     roots: dict[int, int] = {}
     for src, dst in parts:

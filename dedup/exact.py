@@ -17,12 +17,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
 
-from dedup.components import group_min_pairs
+from dedup.key_groups import pairs_in_files
 from dedup.minhasher import fast_normalize as normalize
 from pipeline import corpus, shuffle, storage
 from pipeline.registry import param, register
 
 REASON = "exact_dedup.duplicate"
+REMOVAL_SCHEMA = pa.schema([("doc_id", pa.int64())])
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class ExactDedup:
         args = [(ctx.output, i, part, keys_dir, self.cfg.normalize_text) for i, part in ctx.parts]
         key_files = ctx.step("keys", text_key_part, args)
         _, buckets = shuffle.shuffle(ctx, "shuffle", key_files, shuffle.BucketBy("key"), self.cfg.partitions)
-        args = [(ctx.output, b, [f for f, _ in files], removed_dir) for b, files in enumerate(buckets)]
+        args = [(ctx.output, b, files, removed_dir, ctx.task_bytes) for b, files in enumerate(buckets)]
         removal_files = ctx.step("duplicates", duplicates_in_bucket, args)
         removals = corpus.removals_by_part(ctx, removal_files)
         args = [(ctx.dirs, i, part, removals[i], REASON) for i, part in ctx.parts]
@@ -68,15 +69,12 @@ def text_key_part(output: str, index: int, part: str, keys_dir: str, normalize_t
     return [final, nbytes]
 
 
-def duplicates_in_bucket(output: str, bucket: int, files: list[str], removed_dir: str) -> list:
+def duplicates_in_bucket(output: str, bucket: int, files: list[list], removed_dir: str, budget: int) -> list:
     """Task: the doc_ids of one key bucket that are not the smallest of their key; returns [path, bytes]."""
     fs, _ = storage.filesystem(output)
     final = storage.join(removed_dir, f"bucket-{bucket:06d}.parquet")
     nbytes = shuffle.committed_nbytes(fs, final)
     if nbytes is None:
-        table = shuffle.read_tables(fs, files)
-        removed = np.empty(0, dtype=np.int64)
-        if table is not None:
-            _, removed = group_min_pairs(table.column("key").to_numpy(), table.column("doc_id").to_numpy())
-        nbytes = shuffle.write_parquet(fs, final, pa.table({"doc_id": pa.array(removed, pa.int64())}))
+        chunks = (pa.table({"doc_id": removed}) for _, removed in pairs_in_files(fs, files, budget))
+        nbytes = shuffle.write_parquet_chunks(fs, final, REMOVAL_SCHEMA, chunks)
     return [final, nbytes]

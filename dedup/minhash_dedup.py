@@ -24,12 +24,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dedup import cc_steps
-from dedup.components import group_min_pairs
+from dedup.key_groups import pairs_in_files
 from dedup.minhash import MinHashParams, band_keys
 from dedup.minhasher import MinHasher
 from dedup.signature_store import SIG_COLUMN, agreement, sigs_path
 from pipeline import corpus, shuffle, storage
 from pipeline.registry import param, register
+
+EDGE_SCHEMA = pa.schema([("u", pa.int64()), ("v", pa.int64())])
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class MinHashDedup:
         key_files = ctx.step("signatures", signatures, [(ctx.output, i, part, work, cfg) for i, part in ctx.parts])
         _, buckets = shuffle.shuffle(ctx, "shuffle", key_files, shuffle.BucketBy("key"), cfg.partitions)
         verify = cfg.verify_min_jaccard
-        args = [(ctx.output, b, [f for f, _ in files], work, verify) for b, files in enumerate(buckets)]
+        args = [(ctx.output, b, files, work, verify, ctx.task_bytes) for b, files in enumerate(buckets)]
         edge_files = ctx.step("edges", bucket_edges, args)
         removal_files = cc_steps.connected_components(ctx, edge_files, cfg)
         removals = corpus.removals_by_part(ctx, removal_files)
@@ -91,27 +93,24 @@ def signatures(output: str, index: int, part: str, work: str, cfg: MinHashDedupC
     return [final, shuffle.write_parquet(fs, final, table)]
 
 
-def bucket_edges(output: str, bucket: int, files: list[str], work: str, verify_min_jaccard: float) -> list:
+def bucket_edges(output: str, bucket: int, files: list[list], work: str, verify: float, budget: int) -> list:
     """Task: candidate pairs of one key bucket, as stars around the smallest doc_id of each key; returns
     [edge file, bytes in memory]."""
     fs, _ = storage.filesystem(output)
     final = storage.join(work, "edges", f"bucket-{bucket:06d}.parquet")
     nbytes = shuffle.committed_nbytes(fs, final)
-    if nbytes is not None:
-        return [final, nbytes]
-    table = shuffle.read_tables(fs, files)
-    u = v = np.empty(0, np.int64)
-    if table is not None:
-        u, v = group_min_pairs(table.column("key").to_numpy(), table.column("doc_id").to_numpy())
-        u, v = _unique_pairs(u, v)  # two documents share several bands' keys: one edge
+    if nbytes is None:
+        chunks = (_edge_table(fs, work, u, v, verify) for u, v in pairs_in_files(fs, files, budget))
+        nbytes = shuffle.write_parquet_chunks(fs, final, EDGE_SCHEMA, chunks)
+    return [final, nbytes]
+
+
+def _edge_table(fs, work: str, u: np.ndarray, v: np.ndarray, verify_min_jaccard: float) -> pa.Table:
+    """One edge per pair of documents (two documents share several bands' keys), verified if asked."""
+    if u.size:
+        pairs = np.unique(np.stack((u, v), axis=1), axis=0)
+        u, v = pairs[:, 0], pairs[:, 1]
     if verify_min_jaccard > 0 and u.size:
         keep = agreement(fs, work, u, v) >= verify_min_jaccard
         u, v = u[keep], v[keep]
-    return [final, shuffle.write_parquet(fs, final, pa.table({"u": pa.array(u, pa.int64()), "v": v}))]
-
-
-def _unique_pairs(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if u.size == 0:
-        return u, v
-    pairs = np.unique(np.stack((u, v), axis=1), axis=0)
-    return pairs[:, 0].copy(), pairs[:, 1].copy()
+    return pa.table({"u": pa.array(u, pa.int64()), "v": pa.array(v, pa.int64())})

@@ -185,6 +185,18 @@ def write_parquet(fs, final: str, table: pa.Table) -> int:
     return nbytes
 
 
+def write_parquet_chunks(fs, final: str, schema: pa.Schema, chunks) -> int:
+    """Commit the tables of `chunks` (an iterable) as one zstd Parquet file, one row group each or more, holding
+    one chunk at a time; records their total in-memory size in the footer and returns it."""
+    nbytes = 0
+    with storage.open_for_commit(fs, final) as f, pq.ParquetWriter(f, schema, compression="zstd") as writer:
+        for table in chunks:
+            nbytes += table.nbytes
+            writer.write_table(table.cast(schema))
+        writer.add_key_value_metadata({NBYTES_KEY: str(nbytes).encode()})
+    return nbytes
+
+
 def committed_nbytes(fs, path: str) -> int | None:
     """The in-memory size `write_parquet` recorded, or None if `path` is not committed."""
     try:

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from dedup.components import group_min_pairs
+from dedup.key_groups import group_min_pairs
 from dedup.minhash import MinHashParams, band_keys, permutations, shingle_hashes, signature
 from dedup.minhash_dedup import MinHashDedup, MinHashDedupConfig
 from tests.conftest import shared_data

@@ -113,3 +113,25 @@ def test_removals_reach_only_their_own_part(tmp_path):
     for i, file in by_part.items():
         ids = pq.read_table(file).column("doc_id").to_pylist()
         assert ids == ([(i << 32) + 1, (i << 32) + 5] if i % 3 == 0 else [])
+
+
+def test_a_hot_key_is_reduced_in_two_passes_with_the_same_pairs(tmp_path):
+    """A bucket over its budget (one key copied in every file, as a boilerplate page is) gives the same
+    (smallest, other) pairs read file by file as read at once."""
+    from dedup.key_groups import pairs_in_files
+
+    rng = np.random.default_rng(4)
+    fs, _ = storage.filesystem(str(tmp_path))
+    files = []
+    for i in range(6):
+        keys = np.concatenate([np.full(50, 7, np.uint64), rng.integers(0, 40, 30).astype(np.uint64)])
+        ids = (i << 32) + rng.permutation(80).astype(np.int64)
+        path = str(tmp_path / f"b-{i}.parquet")
+        files.append((path, shuffle.write_parquet(fs, path, pa.table({"key": keys, "doc_id": ids}))))
+
+    def pairs(budget):
+        return sorted(p for u, v in pairs_in_files(fs, files, budget) for p in zip(u.tolist(), v.tolist()))
+
+    at_once, streamed = pairs(1 << 30), pairs(0)
+    assert at_once == streamed and len(at_once) > 300
+    assert len(list(pairs_in_files(fs, files, 0))) == len(files)  # one chunk per file
