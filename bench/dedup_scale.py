@@ -15,7 +15,7 @@ anywhere in the corpus, a variant being its source with 1-2 spans of 5-10 words 
 Ideal result: exactly N * dup_rate documents removed, none of them a unique document. Generation runs in two
 spawned processes before Ray starts (not timed with the stage, not in the driver's memory).
 
-Stage: dedup.minhash_dedup.MinHashDedup with its defaults (14 x 8, partitions 16, cc_partitions 16, no
+Stage: dedup.minhash_dedup.MinHashDedup with its defaults (14 x 8, partition counts from the data, no
 verification unless --verify-min-jaccard), its `ctx.map` being pipeline.engine._ray_map - the engine's own
 corpus-stage map, one Ray task per item, at most 4 in flight per CPU - over an embedded Ray:
 ray.init(address="local", num_cpus=2, include_dashboard=False), shut down after each size so every size starts
@@ -32,6 +32,7 @@ Scratch data goes to bench/out/dedup_scale_work/ and is deleted afterwards (unle
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import math
 import os
@@ -278,8 +279,8 @@ def run_stage(parts: list[tuple[int, str]], out: Path, verify: float) -> dict:
     monitor = RssMonitor()
     monitor.start()
     steps: list[dict] = []
-    options = SimpleNamespace(options=SimpleNamespace(max_retries=3))
-    engine_map = engine._ray_map(options, None, 2, lambda message: None, "minhash_dedup")
+    options = SimpleNamespace(options=SimpleNamespace(max_retries=3, io_attempts=8, io_retry_delay_s=0.5))
+    engine_map = engine._ray_map(options, None, 2, lambda message: None, "minhash_dedup", collections.Counter())
     name = "minhash_dedup"
     dirs = corpus.StageDirs(name, str(out), storage.join(str(out), "work", name), storage.join(str(out), "docs"))
     ctx = corpus.CorpusContext(dirs, parts, timed_map(engine_map, monitor, steps))

@@ -85,7 +85,9 @@ def _commit_round(fs, folder: str, task: int, a: np.ndarray, b: np.ndarray, part
     """Symmetrize (a, b), write each directed edge to its source's partition, then the task's marker."""
     src, dst = symmetric(a, b)
     table = pa.table({"src": pa.array(src, pa.int64()), "dst": pa.array(dst, pa.int64())})
-    written = shuffle.write_buckets(fs, folder, task, table, partition_of(src, partitions)) if src.size else {}
+    written = {}
+    if src.size:
+        written = shuffle.write_buckets(fs, folder, task, table, partition_of(src, partitions).astype(np.uint32))
     info = {**info, "buckets": written}
     storage.write_json(fs, storage.join(folder, "done", f"task-{task:06d}.json"), info)
     return info

@@ -14,6 +14,8 @@ from typing import Iterator
 import numpy as np
 import pyarrow.parquet as pq
 
+from pipeline import shuffle
+
 Pairs = tuple[np.ndarray, np.ndarray]
 
 
@@ -21,18 +23,28 @@ def group_min_pairs(keys: np.ndarray, ids: np.ndarray) -> Pairs:
     """For every row that is not the smallest id of its key: (that smallest id, the row's id)."""
     order = np.lexsort((ids, keys))
     keys, ids = keys[order], ids[order]
-    starts = np.ones(len(keys), dtype=bool)
-    starts[1:] = keys[1:] != keys[:-1]
-    first = ids[np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))]
-    return first[~starts], ids[~starts]
+    del order
+    starts = _starts(keys)
+    del keys
+    first_of_key = ids[starts]
+    counts = np.diff(np.append(np.flatnonzero(starts), len(ids)))
+    first = np.repeat(first_of_key, counts)
+    others = ~starts
+    return first[others], ids[others]
+
+
+def _starts(sorted_keys: np.ndarray) -> np.ndarray:
+    starts = np.empty(len(sorted_keys), dtype=bool)
+    starts[:1] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=starts[1:])
+    return starts
 
 
 def group_min(keys: np.ndarray, ids: np.ndarray) -> Pairs:
     """Distinct keys (sorted) and the smallest id of each."""
     order = np.lexsort((ids, keys))
     keys, ids = keys[order], ids[order]
-    starts = np.ones(len(keys), dtype=bool)
-    starts[1:] = keys[1:] != keys[:-1]
+    starts = _starts(keys)
     return keys[starts], ids[starts]
 
 
@@ -40,9 +52,11 @@ def pairs_in_files(fs, files: list[tuple[str, int]], budget: int) -> Iterator[Pa
     """`group_min_pairs` over the rows of (path, bytes) files with `key` and `doc_id` columns: at once when
     they fit `budget`, else in two passes over the files (see the module docstring)."""
     if sum(n for _, n in files) <= budget:
-        columns = [_read(fs, path) for path, _ in files]
-        if columns:
-            yield group_min_pairs(np.concatenate([k for k, _ in columns]), np.concatenate([i for _, i in columns]))
+        table = shuffle.read_tables(fs, [path for path, _ in files], columns=["key", "doc_id"])
+        if table is not None:
+            keys, ids = table.column("key").to_numpy(), table.column("doc_id").to_numpy()
+            del table  # the numpy copies are what the reduce needs
+            yield group_min_pairs(keys, ids)
         return
     partial = [group_min(*_read(fs, path)) for path, _ in files]
     keys, smallest = group_min(np.concatenate([k for k, _ in partial]), np.concatenate([i for _, i in partial]))

@@ -49,11 +49,15 @@ class BucketBy:
     parts: int = 0
 
     def final_buckets(self, table: pa.Table, buckets: int) -> np.ndarray:
+        """Each row's final bucket (uint64; computed in place: a task holds one extra array, not four)."""
         if self.parts:
             index = table.column("doc_id").to_numpy() >> 32
-            return (index * buckets // self.parts).astype(np.int64)
-        keys = table.column(self.column).to_numpy().astype(np.uint64, copy=False)
-        return ((keys >> np.uint64(32)) * np.uint64(buckets) >> np.uint64(32)).astype(np.int64)
+            return (index * buckets // self.parts).astype(np.uint64)
+        b = table.column(self.column).to_numpy().astype(np.uint64)  # a copy: chunks joined, ours to change
+        b >>= np.uint64(32)
+        b *= np.uint64(buckets)
+        b >>= np.uint64(32)
+        return b
 
     def parts_of_bucket(self, bucket: int, buckets: int) -> range:
         """The file indices whose rows land in `bucket` (with `parts` set): i * buckets // parts == bucket."""
@@ -72,8 +76,10 @@ class Plan:
 
 
 def make_plan(total_bytes: int, budget: int, buckets: int = 0, min_buckets: int = 1) -> Plan:
-    """Buckets from the data (or the stage's explicit count) and the passes that make them."""
-    n = buckets or max(min_buckets, math.ceil(total_bytes / budget), 1)
+    """Buckets from the data and the passes that make them; a stage's explicit count is made in one pass."""
+    if buckets:
+        return Plan(buckets, (buckets,), budget)
+    n = max(min_buckets, math.ceil(total_bytes / budget), 1)
     passes = 1 if n <= MAX_FAN_OUT else math.ceil(math.log(n) / math.log(MAX_FAN_OUT) - 1e-9)
     if passes == 1:
         return Plan(n, (n,), budget)
@@ -151,22 +157,48 @@ def split_files(output: str, folder: str, task: int, files: list[str], buckets: 
     table = read_tables(fs, files)
     written = {}
     if table is not None and table.num_rows:
-        written = write_buckets(fs, folder, task, table, by.final_buckets(table, buckets) // stride)
+        written = write_buckets(fs, folder, task, table, _buckets_of(table, by, buckets, stride))
     storage.write_json(fs, marker, written)
     return written
 
 
+def _buckets_of(table: pa.Table, by: BucketBy, buckets: int, stride: int) -> np.ndarray:
+    """This pass's bucket of every row, in the narrowest unsigned type that holds it."""
+    b = by.final_buckets(table, buckets)
+    if stride > 1:
+        b //= np.uint64(stride)
+    return b.astype(np.uint16 if buckets // stride <= 1 << 16 else np.uint32)
+
+
 def write_buckets(fs, folder: str, task: int, table: pa.Table, bucket_of_row: np.ndarray) -> dict:
-    """Write `table`'s rows to one file per bucket that has any; returns {bucket: [rows, bytes]}."""
-    order = np.argsort(bucket_of_row, kind="stable")
-    values, starts, counts = np.unique(bucket_of_row[order], return_index=True, return_counts=True)
-    ordered = table.take(pa.array(order))
+    """Write `table`'s rows to one file per bucket that has any; returns {bucket: [rows, bytes]}. Holds the
+    table, the bucket array and one bucket's copy at a time (and, past MAX_FAN_OUT buckets, a sort order)."""
+    first, last = int(bucket_of_row.min()), int(bucket_of_row.max())
+    if first == last:  # one bucket (a small corpus, or a fine pass): the table as it is
+        return {str(first): [table.num_rows, write_parquet(fs, bucket_file(folder, first, task), table)]}
     written = {}
-    for bucket, start, count in zip(values.tolist(), starts.tolist(), counts.tolist()):
-        rows = ordered.slice(start, count)
-        write_parquet(fs, bucket_file(folder, bucket, task), rows)
-        written[str(bucket)] = [count, rows.nbytes]
+    for bucket, rows in _rows_by_bucket(bucket_of_row, first, last):
+        part = table.take(pa.array(rows))
+        written[str(bucket)] = [len(rows), write_parquet(fs, bucket_file(folder, bucket, task), part)]
     return written
+
+
+def _rows_by_bucket(bucket_of_row: np.ndarray, first: int, last: int):
+    """(bucket, its row indices) for every bucket that has rows, in bucket order: one scan per bucket while
+    they are few (no sort order held), a stable sort beyond MAX_FAN_OUT."""
+    if last - first < MAX_FAN_OUT:
+        for bucket in range(first, last + 1):
+            rows = np.flatnonzero(bucket_of_row == bucket)
+            if rows.size:
+                yield bucket, rows
+        return
+    order = np.argsort(bucket_of_row, kind="stable")
+    counts = np.bincount(bucket_of_row.astype(np.int64) - first)
+    start = 0
+    for offset, count in enumerate(counts.tolist()):
+        if count:
+            yield first + offset, order[start : start + count]
+            start += count
 
 
 def read_tables(fs, files: list[str], columns: list[str] | None = None) -> pa.Table | None:

@@ -147,14 +147,16 @@ def write_bucket_shards(output: str, bucket: int, files: list[str], work: str, c
     table = shuffle.read_tables(fs, files)
     shards = []
     if table is not None:
-        table = table.take(pc.sort_indices(table, sort_keys=[("key", "ascending"), ("doc_id", "ascending")]))
+        # the bucket stays in read order; each row group is taken in key order as it is written (one copy of a
+        # row group at a time, not of the bucket)
+        order = pc.sort_indices(table, sort_keys=[("key", "ascending"), ("doc_id", "ascending")]).to_numpy()
         table = table.drop_columns(["key"]).replace_schema_metadata(None)
-        for k, (start, stop) in enumerate(_cuts(table.column("num_tokens").to_numpy(), cfg.shard_tokens)):
+        num_tokens = table.column("num_tokens").to_numpy()[order]
+        for k, (start, stop) in enumerate(_cuts(num_tokens, cfg.shard_tokens)):
             relative = f"shards/shard-{bucket:06d}-{k:04d}.parquet"
-            shard = table.slice(start, stop - start)
-            sha256 = _write_shard(fs, storage.join(output, "tokens", relative), shard, cfg.row_group_tokens)
-            tokens = int(pc.sum(shard.column("num_tokens")).as_py() or 0)
-            shards.append({"path": relative, "documents": shard.num_rows, "tokens": tokens, "sha256": sha256})
+            rows, lengths = order[start:stop], num_tokens[start:stop]
+            sha256 = _write_shard(fs, storage.join(output, "tokens", relative), table, rows, lengths, cfg)
+            shards.append({"path": relative, "documents": len(rows), "tokens": int(lengths.sum()), "sha256": sha256})
     storage.write_json(fs, marker, {"shards": shards})
     return shards
 
@@ -172,14 +174,14 @@ def _cuts(num_tokens: np.ndarray, limit: int) -> list[tuple[int, int]]:
     return cuts
 
 
-def _write_shard(fs, path: str, table: pa.Table, row_group_tokens: int) -> str:
-    """Write one shard; returns the sha256 of the bytes written (no read-back, no second pass)."""
+def _write_shard(fs, path: str, table: pa.Table, rows: np.ndarray, lengths: np.ndarray, cfg: TokenizeConfig) -> str:
+    """Write rows `rows` of `table` as one shard; returns the sha256 of the bytes written (no read-back)."""
     with storage.open_for_commit(fs, path) as f:
         sink = HashingWriter(f)
         # dictionary encoding off for token lists: ids repeat too little for it to pay (~0.95 bytes/token with zstd)
         with pq.ParquetWriter(sink, table.schema, compression="zstd", use_dictionary=["id", "source"]) as writer:
-            for start, stop in _cuts(table.column("num_tokens").to_numpy(), row_group_tokens):
-                writer.write_table(table.slice(start, stop - start), row_group_size=stop - start)
+            for start, stop in _cuts(lengths, cfg.row_group_tokens):
+                writer.write_table(table.take(pa.array(rows[start:stop])), row_group_size=stop - start)
     return sink.hexdigest()
 
 
