@@ -12,12 +12,16 @@ fastwarc reads .warc.gz 2.6x faster than warcio here (ENVIRONMENT.md: 14,000 vs 
 from __future__ import annotations
 
 import collections
+import contextlib
+import io
 import re
 import zlib
 from dataclasses import dataclass
 from typing import Iterator
 
+from pipeline.arc import arc_records
 from pipeline.registry import param, register
+from pipeline.resync import GZIP_MAGIC, WatchedInput, next_record_start, record_end
 from pipeline.retry import RetryPolicy
 from pipeline.storage import open_input
 
@@ -39,61 +43,110 @@ class ReadConfig:
     )
     content_types: tuple[str, ...] = param(HTML_TYPES, "payload MIME types kept (datatrove WarcReader's list)")
     ok_status_only: bool = param(True, "drop responses whose HTTP status is not 2xx (404 pages, redirects)")
-    quirks_mode: bool = param(True, "lenient WARC header parsing: old crawlers (Nutch 2014) write loose headers")
+    quirks_mode: bool = param(
+        False,
+        "fastwarc's lenient parsing: skips unparsable bytes up to the next header silently, so a record whose "
+        "Content-Length is wrong swallows the next one uncounted; off, that is one `read.bad_length` error and the "
+        "next record is kept (every real WARC in ../shared/data parses either way)",
+    )
 
 
 @register("read", ReadConfig, kind="source")
 class WarcReader:
-    """Read response/conversion records of a WARC or WET file (local, glob, s3://, https://; .gz or plain)."""
+    """Read response/conversion records of a WARC, WET or legacy ARC file (local, glob, s3://, https://; .gz or
+    plain)."""
 
     def __init__(self, cfg: ReadConfig):
         self.cfg = cfg
         self.record_types: collections.Counter[str] = collections.Counter()
 
     def __call__(self, path: str, file_index: int, retry: RetryPolicy | None = None) -> Iterator[dict]:
-        """Rows of one file; transient failures of a remote read are retried under `retry`."""
-        state = _ReadState()
-        with _open_supported(path, retry) as stream:
-            resyncable = stream.seekable() and stream.peek(2)[:2] == GZIP_MAGIC
-            base: int | None = 0
-            while base is not None:
-                failure = yield from self._records(stream, path, file_index, base, state)
-                base = _next_member(stream, *failure) if failure and resyncable else None
+        """Rows of one file; transient failures of a remote read are retried under `retry`. A read that fails
+        for good raises (the file is not committed); a record that cannot be read is an error row."""
+        state = _ReadState(path, file_index)
+        with _open_supported(path, retry) as (watched, stream, is_arc):
+            yield from self._arc_rows(stream, state) if is_arc else self._warc_rows(watched, stream, state)
         if state.ordinal == 0 and not self.record_types:
             raise UnsupportedInput(f"{path}: no WARC record found: not a WARC/WET file, or empty")
 
-    def _records(self, stream, path: str, file_index: int, base: int, state: _ReadState):
-        """Records from byte `base` on. On a corrupt record: one error row, then (position, any record read)
-        so the caller can skip to the next gzip member; None at the end of the file."""
-        from fastwarc.warc import ArchiveIterator, WarcRecordType
+    def _arc_rows(self, stream, state: _ReadState) -> Iterator[dict]:
+        for record, offset, error in arc_records(stream, state.path):
+            if error is not None:
+                yield state.error_row(offset, error)
+                continue
+            self.record_types[str(record.record_type)] += 1
+            if _is_document(record):
+                yield self._row(record, state, offset)
 
-        wanted = WarcRecordType.response | WarcRecordType.conversion
+    def _warc_rows(self, watched: WatchedInput, stream, state: _ReadState) -> Iterator[dict]:
+        gzipped = stream.peek(2)[:2] == GZIP_MAGIC
+        base: int | None = 0
+        while base is not None:
+            broken = yield from self._segment(watched, stream, state, base)
+            base = None if broken is None else (yield from self._resync(stream, state, broken, gzipped))
+
+    def _segment(self, watched: WatchedInput, stream, state: _ReadState, base: int):
+        """Rows of the records from byte `base` on, each yielded once the record after it was parsed (a record
+        whose Content-Length is wrong is found out by the next header). Returns None at the end of the file, or
+        `_Broken` at a record that cannot be read."""
+        from fastwarc.warc import ArchiveIterator
+
+        stream.seek(base)
         records = ArchiveIterator(stream, parse_http=False, quirks_mode=self.cfg.quirks_mode)
-        last, got_any = base, False
+        held: _Held | None = None
         while True:
             try:
                 record = next(records)
             except StopIteration:
+                watched.raise_if_failed()
+                if held is not None and held.row is not None:
+                    yield held.row
                 return None
-            except Exception as e:  # fastwarc raises OSError subclasses on corrupt/truncated input
-                yield _error_row(path, file_index, state.ordinal, last, f"read.{_error_kind(e)}")
-                state.ordinal += 1
-                return last, got_any
-            last, got_any = record.stream_pos, True  # fastwarc reports the absolute offset in the stream
+            except (OSError, ValueError) as e:  # fastwarc's errors on corrupt or truncated input
+                watched.raise_if_failed()
+                return _Broken(base if held is None else held.position, held, _error_kind(e))
+            if held is not None and held.row is not None:
+                yield held.row
             self.record_types[str(record.record_type)] += 1
-            if int(record.record_type & wanted):
-                yield self._row(record, path, file_index, state.ordinal, last)
-                state.ordinal += 1
+            position = record.stream_pos  # fastwarc reports the absolute offset in the stream
+            try:
+                row = self._row(record, state, position) if _is_document(record) else None
+                if str(record.record_type) == "unknown":  # WARC-Type is mandatory: a damaged header
+                    row = state.error_row(position, "read.corrupt_record")
+            except (OSError, ValueError) as e:  # the block itself is corrupt (bad deflate data in its member)
+                watched.raise_if_failed()
+                return _Broken(position, None, _error_kind(e))
+            held = _Held(position, record.content_length, row)
 
-    def _row(self, record, path: str, file_index: int, ordinal: int, offset: int) -> dict:
-        row = _base_row(record, path, file_index, ordinal, offset)
+    def _resync(self, stream, state: _ReadState, broken: _Broken, gzipped: bool):
+        """Count the broken record and return where to go on (None: nowhere). When a record was read just before,
+        the fault is either its Content-Length (it does not end where the next record starts: it is the error)
+        or the next record itself (the one that starts where it ends)."""
+        held = broken.held
+        if held is None:  # the record at `position` is broken
+            resume = next_record_start(stream, broken.position, gzipped)
+            if resume is None and not self.record_types:
+                raise UnsupportedInput(f"{state.path}: no WARC record found: not a WARC/WET file")
+            yield state.error_row(broken.position, broken.kind)
+            return resume
+        end = record_end(stream, held.position, held.content_length, gzipped)
+        if end is None:
+            yield state.error_row(held.position, "read.bad_length", ordinal=held.ordinal)
+            return next_record_start(stream, held.position, gzipped)
+        if held.row is not None:
+            yield held.row
+        yield state.error_row(end, broken.kind)
+        return next_record_start(stream, end, gzipped)
+
+    def _row(self, record, state: _ReadState, offset: int) -> dict:
+        row = state.document_row(record, offset)
         reason = self._check_headers(record)
         if reason is not None:
             row["drop_reason"] = reason
             return row
         block = record.reader.read()
         if len(block) < record.content_length:  # the file ends inside this record
-            return _error_row(path, file_index, ordinal, offset, "read.truncated")
+            return state.error_row(offset, "read.truncated", ordinal=row["doc_id"] & 0xFFFFFFFF)
         if str(record.record_type) == "conversion":
             row["text"] = block.decode("utf-8", errors="replace")
             row["drop_reason"] = None if row["text"].strip() else "read.empty"
@@ -101,7 +154,7 @@ class WarcReader:
         record.set_bytes_content(block)
         reason = self._check_http(record)
         if reason is None:
-            body, reason = _decoded_body(record)
+            body, reason = _decoded_body(record, self.cfg.max_payload_bytes)
             reason = reason or _body_problem(record, body, self.cfg)
             row["html"] = body if reason is None else None
             row["charset"] = record.http_charset
@@ -135,44 +188,14 @@ class WarcReader:
         return None
 
 
-def _base_row(record, path: str, file_index: int, ordinal: int, offset: int) -> dict:
-    headers = record.headers
-    return {
-        "doc_id": (file_index << 32) | ordinal,  # stable: input-file index and record ordinal
-        "id": headers.get("WARC-Record-ID"),
-        "url": (headers.get("WARC-Target-URI") or "").strip("<>") or None,
-        "date": headers.get("WARC-Date"),
-        "source": f"{path}@{offset}",
-        "html": None,
-        "charset": None,
-        "content_length": record.content_length,
-        "text": None,
-        "drop_reason": None,
-        "error": None,
-    }
-
-
-def _error_row(path: str, file_index: int, ordinal: int, position: int, kind: str) -> dict:
-    return {
-        "doc_id": (file_index << 32) | ordinal,
-        "id": None,
-        "url": None,
-        "date": None,
-        "source": f"{path}@{position}",
-        "html": None,
-        "charset": None,
-        "content_length": None,
-        "text": None,
-        "drop_reason": None,
-        "error": kind,
-    }
-
-
-def _decoded_body(record) -> tuple[bytes, str | None]:
+def _decoded_body(record, max_bytes: int) -> tuple[bytes, str | None]:
     """The HTTP body with transfer and content encodings undone, or a drop reason if that fails.
 
     Crawlers often store the body already decoded but keep `Content-Encoding: gzip` (seen in the 2014
-    CommonCrawl sample): a body that does not decompress but looks like HTML is taken as it is.
+    CommonCrawl sample): a body that does not decompress but looks like HTML is taken as it is. A body that
+    decompresses to more than `max_bytes` is dropped as soon as it passes the limit (192 KB of gzip can hold
+    100 MB of HTML: decompressing it whole would take the worker's memory, and lxml would parse it where no
+    time limit reaches).
     """
     body = record.reader.read()
     headers = record.http_headers
@@ -181,18 +204,30 @@ def _decoded_body(record) -> tuple[bytes, str | None]:
             body = _dechunk(body)
         encoding = (headers.get("Content-Encoding") or "").strip().lower()
         if encoding in ("gzip", "x-gzip", "deflate"):
-            body = _decompress(body)
+            body = _decompress(body, max_bytes)
+    except _TooLarge:
+        return b"", "read.too_large"
     except (ValueError, zlib.error):
         if not _SNIFF_HTML.match(body[:2048]):
             return b"", "read.bad_encoding"
     return body, None
 
 
-def _decompress(body: bytes) -> bytes:
+class _TooLarge(Exception):
+    pass
+
+
+def _decompress(body: bytes, max_bytes: int) -> bytes:
+    """gzip or zlib (wbits 47 detects either), else raw deflate as some servers send; at most `max_bytes`."""
     try:
-        return zlib.decompressobj(wbits=47).decompress(body)  # 47: gzip or zlib header, detected
+        decoder = zlib.decompressobj(wbits=47)
+        out = decoder.decompress(body, max_bytes + 1)
     except zlib.error:
-        return zlib.decompressobj(wbits=-15).decompress(body)  # raw deflate, as some servers send
+        decoder = zlib.decompressobj(wbits=-15)
+        out = decoder.decompress(body, max_bytes + 1)
+    if len(out) > max_bytes:
+        raise _TooLarge
+    return out
 
 
 def _dechunk(body: bytes) -> bytes:
@@ -214,40 +249,74 @@ def _body_problem(record, body: bytes, cfg: ReadConfig) -> str | None:
     return _sniff_type(record, body, cfg)
 
 
-class _ReadState:
-    """Counts records across the restarts that skip a corrupt gzip member."""
+def _is_document(record) -> bool:
+    from fastwarc.warc import WarcRecordType
 
-    def __init__(self):
+    return bool(int(record.record_type & (WarcRecordType.response | WarcRecordType.conversion)))
+
+
+class _ReadState:
+    """The file being read and the next record ordinal, across the restarts that skip a broken record."""
+
+    def __init__(self, path: str, file_index: int):
+        self.path, self.file_index = path, file_index
         self.ordinal = 0
 
+    def _next_doc_id(self, ordinal: int | None) -> int:
+        if ordinal is None:
+            ordinal, self.ordinal = self.ordinal, self.ordinal + 1
+        return (self.file_index << 32) | ordinal  # stable: input-file index and record ordinal
 
-GZIP_MAGIC = b"\x1f\x8b"
-_MEMBER_START = b"\x1f\x8b\x08"  # gzip magic + deflate: where a CommonCrawl record (one member each) starts
+    def document_row(self, record, offset: int) -> dict:
+        headers = record.headers
+        row = self.error_row(offset, None)
+        row.update(
+            id=headers.get("WARC-Record-ID"),
+            url=(headers.get("WARC-Target-URI") or "").strip("<>") or None,
+            date=headers.get("WARC-Date"),
+            content_length=record.content_length,
+        )
+        return row
+
+    def error_row(self, position: int, kind: str | None, ordinal: int | None = None) -> dict:
+        """A row for the record at `position`: an error of `kind` (a document row when None). `ordinal`: the
+        record's, when it replaces a row already numbered; else the next one."""
+        return {
+            "doc_id": self._next_doc_id(ordinal),
+            "id": None,
+            "url": None,
+            "date": None,
+            "source": f"{self.path}@{position}",
+            "html": None,
+            "charset": None,
+            "content_length": None,
+            "text": None,
+            "drop_reason": None,
+            "error": kind,
+        }
 
 
-def _next_member(stream, position: int, got_any: bool) -> int | None:
-    """Offset of the first gzip member after the corrupt one, or None. The corrupt member starts at
-    `position` if no record was read since the last restart, else at the first member after `position`."""
-    starts = _member_starts_after(stream, position)
-    if got_any:
-        next(starts, None)  # the corrupt member itself
-    resume = next(starts, None)
-    if resume is not None:
-        stream.seek(resume)
-    return resume
+@dataclass(frozen=True)
+class _Held:
+    """The last record read, not yet yielded: `row` is None for a record that is not a document."""
+
+    position: int
+    content_length: int
+    row: dict | None
+
+    @property
+    def ordinal(self) -> int | None:
+        return None if self.row is None else self.row["doc_id"] & 0xFFFFFFFF
 
 
-def _member_starts_after(stream, position: int):
-    stream.seek(position + 1)
-    offset, tail = position + 1, b""
-    while chunk := stream.read(1 << 20):
-        data = tail + chunk
-        start = 0
-        while (hit := data.find(_MEMBER_START, start)) >= 0:
-            yield offset - len(tail) + hit
-            start = hit + 1
-        offset += len(chunk)
-        tail = data[-2:]
+@dataclass(frozen=True)
+class _Broken:
+    """A record that could not be read. `held`: the record read just before it in this segment (None if
+    none), whose own length may be the fault; else `position`: where the broken record starts."""
+
+    position: int
+    held: _Held | None
+    kind: str
 
 
 def _declared_type(record) -> str | None:
@@ -264,22 +333,32 @@ def _sniff_type(record, body: bytes, cfg: ReadConfig) -> str | None:
     return None if _SNIFF_HTML.match(body[:2048]) and "text/html" in cfg.content_types else "read.not_html"
 
 
+@contextlib.contextmanager
 def _open_supported(path: str, retry: RetryPolicy | None):
-    """The open input, unless it is missing, forbidden, or in a format we do not read: then an error of this
-    file alone (UnsupportedInput), never of the run."""
+    """(watched input, buffered stream over it, is ARC), unless the file is missing or forbidden: then an error
+    of this file alone (UnsupportedInput), never of the run."""
     try:
-        stream = open_input(path, retry)
-        head = stream.peek(16)[:16]
+        watched = WatchedInput(open_input(path, retry))
+        stream = io.BufferedReader(watched, buffer_size=1 << 20)
+        head = _first_bytes(stream)
     except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
         raise UnsupportedInput(f"{path}: cannot read: {type(e).__name__}: {e}") from None
-    if head.startswith(b"filedesc://"):
-        stream.close()
-        raise UnsupportedInput(f"{path}: legacy ARC format (CommonCrawl 2008-2012) is not supported")
-    return stream
+    with stream:
+        yield watched, stream, head.startswith(b"filedesc://")
+
+
+def _first_bytes(stream) -> bytes:
+    head = stream.peek(16)[:16]
+    if head[:2] == GZIP_MAGIC:  # a gzipped ARC starts with a gzipped filedesc record
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(stream.peek(4096)[:4096], 16)
+        except zlib.error:
+            pass
+    return head
 
 
 def _error_kind(e: Exception) -> str:
     text = str(e).lower()
     if "gzip" in text or "decompress" in text or "truncat" in text or "end of" in text:
-        return "truncated"
-    return "corrupt_record"
+        return "read.truncated"
+    return "read.corrupt_record"

@@ -1,0 +1,133 @@
+"""Finding the next record after a broken one, and telling a broken record from a broken input.
+
+A WARC file can hold a record that cannot be read (a truncated or corrupt gzip member, a bad header, a
+`Content-Length` that runs past its block or stops short of it). The reader counts it and goes on at the next
+record start, so one bad record costs only itself (datatrove and cc_net stop at the first one). Where records
+start: in a .warc.gz, at a gzip member whose first bytes decompress to `WARC/` (CommonCrawl writes one record
+per member); in a plain WARC, after the blank line that ends a record, at `WARC/1.`.
+
+An input that fails for good (a remote read whose retries are exhausted) must not be taken for a corrupt
+record: skipping to the next member would lose the documents after the gap and shift every record ordinal
+after it, and the file would be committed as if it were whole. fastwarc raises both as OSError, so the input
+is read through `WatchedInput`, which remembers any failure of the input itself.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from typing import Iterator
+
+GZIP_MAGIC = b"\x1f\x8b"
+_MEMBER_START = b"\x1f\x8b\x08"  # gzip magic + deflate
+_PLAIN_START = b"\r\n\r\nWARC/1."  # a record's end (its block, then a blank line) and the next one's version
+_SCAN_CHUNK = 1 << 20
+MAX_HEADER_BYTES = 32 << 10  # fastwarc's default max_header_len
+
+
+class WatchedInput(io.RawIOBase):
+    """A seekable binary input that remembers the first exception its own reads or seeks raised."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self.stream = stream
+        self.failure: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self.stream.seekable()
+
+    def tell(self) -> int:
+        return self.stream.tell()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._watch(self.stream.seek, offset, whence)
+
+    def readinto(self, buffer) -> int:
+        return self._watch(self.stream.readinto, buffer)
+
+    def _watch(self, fn, *args):
+        try:
+            return fn(*args)
+        except BaseException as e:
+            self.failure = self.failure or e
+            raise
+
+    def raise_if_failed(self) -> None:
+        """Re-raise the input's own failure, if it had one: the file must fail, not skip a record."""
+        if self.failure is not None:
+            raise self.failure
+
+    def close(self) -> None:
+        self.stream.close()
+        super().close()
+
+
+def record_end(stream, position: int, content_length: int, gzipped: bool) -> int | None:
+    """Where the record at `position` ends if its Content-Length is right (its block is followed by the blank
+    line that ends a record and, in a .warc.gz, by the end of its gzip member), else None."""
+    stream.seek(position)
+    if gzipped:
+        return _member_end(stream, position, content_length)
+    head = stream.read(MAX_HEADER_BYTES)
+    header_end = head.find(b"\r\n\r\n")
+    if header_end < 0:
+        return None
+    end = position + header_end + 4 + content_length + 4
+    stream.seek(end - 4)
+    return end if stream.read(4) == b"\r\n\r\n" else None
+
+
+def _member_end(stream, position: int, content_length: int) -> int | None:
+    decoder, raw, consumed = zlib.decompressobj(wbits=31), bytearray(), 0
+    limit = content_length + MAX_HEADER_BYTES + 4
+    while not decoder.eof and len(raw) <= limit and (chunk := stream.read(1 << 16)):
+        try:
+            raw += decoder.decompress(chunk, limit + 1 - len(raw))
+        except zlib.error:
+            return None
+        consumed += len(chunk) - len(decoder.unused_data) - len(decoder.unconsumed_tail)
+    header_end = raw.find(b"\r\n\r\n")
+    fits = decoder.eof and header_end >= 0 and len(raw) == header_end + 4 + content_length + 4
+    return position + consumed if fits else None
+
+
+def next_record_start(stream, position: int, gzipped: bool) -> int | None:
+    """The first offset after `position` where a record starts (see the module docstring), or None."""
+    marker = _MEMBER_START if gzipped else _PLAIN_START
+    for hit in _occurrences(stream, marker, position + 1):
+        if not gzipped:
+            return hit + len(b"\r\n\r\n")
+        if _member_holds_warc(stream, hit):
+            return hit
+    return None
+
+
+def _occurrences(stream, marker: bytes, start: int) -> Iterator[int]:
+    """Offsets of `marker` at or after `start`, reading forward in chunks (a hit may span two chunks)."""
+    offset, tail = start, b""
+    stream.seek(start)
+    while chunk := stream.read(_SCAN_CHUNK):
+        data = tail + chunk
+        found, at = [], 0
+        while (hit := data.find(marker, at)) >= 0:
+            found.append(offset - len(tail) + hit)
+            at = hit + 1
+        offset += len(chunk)
+        tail = data[-(len(marker) - 1) :]
+        for hit in found:
+            yield hit
+            stream.seek(offset)  # the caller may have read elsewhere in between
+
+
+def _member_holds_warc(stream, at: int) -> bool:
+    """Does a gzip member start at `at` with a WARC record? Random compressed bytes hold the 3-byte magic about
+    once in 16 MB; decompressing the first bytes tells a real member from such a coincidence."""
+    stream.seek(at)
+    try:
+        head = zlib.decompressobj(wbits=31).decompress(stream.read(4096), 16)
+    except zlib.error:
+        return False
+    return head.startswith(b"WARC/")
