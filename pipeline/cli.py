@@ -4,7 +4,8 @@
 model of the `quality_classifier` stage (the work is in filters/quality_train.py).
 
 The CLI takes the YAML path plus run-level flags only; everything about the recipe is in the YAML.
-Exit codes: 0 done, 1 some input file failed or the counts do not add up, 2 config or usage error.
+Exit codes: 0 done, 1 some input file failed or the counts do not add up, 2 config or usage error, 3 done
+but dedup and tokenize ran without the failed files that `max_failed_files` allows.
 """
 
 from __future__ import annotations
@@ -110,9 +111,15 @@ def _cmd_run(args) -> int:
     )
     for path, error in result.failed:
         print(f"FAILED (not committed, a re-run retries it): {path}: {error}", file=sys.stderr)
+    if result.corpus_ran_without:
+        print(
+            f"dedup and tokenize ran without these {len(result.corpus_ran_without)} files (max_failed_files); "
+            "a re-run retries them and, if they commit, redoes dedup and tokenize over every file",
+            file=sys.stderr,
+        )
     if not result.report["conservation"]["ok"]:
         print("conservation check failed: " + "; ".join(result.report["conservation"]["problems"]), file=sys.stderr)
-    return 0 if result.ok else 1
+    return result.exit_code
 
 
 def _cmd_check(args) -> int:

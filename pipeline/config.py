@@ -45,6 +45,13 @@ class RunOptions:
     max_task_memory_mb: int = param(
         1500, "memory of one worker: dedup and tokenize size their buckets so that no task needs more", ge=600
     )
+    max_failed_files: int = param(
+        0,
+        "input files that may fail for good (after their retries) and still let dedup and tokenize run without "
+        "them; they are named in the report and the exit code is 3; a later run retries them and, if they "
+        "commit, redoes the corpus stages over every file",
+        ge=0,
+    )
 
 
 @dataclass(frozen=True)

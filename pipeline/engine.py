@@ -33,10 +33,19 @@ OUTPUT_FOLDERS = ("docs", "dropped", "stats")
 class RunResult:
     report: dict
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, error) for files not committed
+    corpus_ran_without: list[tuple[str, str]] = field(default_factory=list)  # failed files under max_failed_files
+
+    @property
+    def exit_code(self) -> int:
+        """0 done; 1 a file failed (the corpus stages waited) or the counts do not add up; 3 done without the
+        files `max_failed_files` let the corpus stages go on without."""
+        if not self.report["conservation"]["ok"] or (self.failed and not self.corpus_ran_without):
+            return 1
+        return 3 if self.corpus_ran_without else 0
 
     @property
     def ok(self) -> bool:
-        return not self.failed and self.report["conservation"]["ok"]
+        return self.exit_code == 0
 
 
 def run(config: PipelineConfig, address: str | None = None, num_cpus: int | None = None, echo=print) -> RunResult:
@@ -47,13 +56,51 @@ def run(config: PipelineConfig, address: str | None = None, num_cpus: int | None
     todo = driver_io.call("prepare the output", _prepare_output, fs, output, config, files)
     echo(f"{len(files)} input files: {len(files) - len(todo)} already committed, {len(todo)} to process")
     failed = _run_tasks(todo, config, address, num_cpus, echo) if todo else []
-    if config.corpus_stages and not failed:
-        _run_corpus_stages(fs, config, files, address, num_cpus, echo)
+    go_on = len(failed) <= config.options.max_failed_files  # else the corpus stages wait for every file
+    if config.corpus_stages and go_on:
+        index_of = {path: i for i, path in enumerate(files)}
+        without = [(index_of[path], path, error) for path, error in failed]
+        driver_io.call("check the corpus inputs", _check_corpus_inputs, fs, config, without, echo)
+        _run_corpus_stages(fs, config, files, address, num_cpus, echo, {i for i, _, _ in without})
     elif config.corpus_stages:
-        echo(f"dedup stages wait until every input file is committed ({len(failed)} failed): run again")
+        echo(
+            f"dedup stages wait until every input file is committed ({len(failed)} failed, max_failed_files: "
+            f"{config.options.max_failed_files}): run again, or raise max_failed_files to go on without them"
+        )
     report_map = _ray_map(config, address, num_cpus, lambda line: None, "report", driver_io.retried)
     report = driver_io.call("write the report", _finish, fs, output, failed, report_map)
-    return RunResult(report=report, failed=failed)
+    return RunResult(report, failed, failed if config.corpus_stages and go_on else [])
+
+
+def _check_corpus_inputs(fs, config: PipelineConfig, without: list[tuple[int, str, str]], echo) -> None:
+    """Record which files the corpus stages run without (`work/corpus_inputs.json`). When that differs from what an
+    earlier run recorded (files it went on without are committed now), the corpus stages' outputs are derived
+    from another set of files: they are removed, and redone below."""
+    output = config.options.output
+    path = storage.join(output, "work", "corpus_inputs.json")
+    record = {"without": [{"index": i, "file": f, "error": e} for i, f, e in without]}
+    if without:
+        echo(f"corpus stages run without {len(without)} failed files (max_failed_files)")
+    if fs.exists(path):
+        before = storage.read_json(fs, path)
+        if [w["index"] for w in before["without"]] == [i for i, _, _ in without]:
+            return
+        echo(f"the corpus stages ran without {len(before['without'])} files, now without {len(without)}: redoing them")
+        _remove_corpus_outputs(fs, config)
+    storage.write_json(fs, path, record)
+
+
+def _remove_corpus_outputs(fs, config: PipelineConfig) -> None:
+    """Everything the corpus stages wrote (all of it derived from the committed per-file parts)."""
+    output = config.options.output
+    folders = [storage.join(output, "work", s.name) for s in config.corpus_stages]
+    folders += [storage.join(output, "dropped", s.name) for s in config.corpus_stages]
+    folders.append(storage.join(output, "tokens"))
+    if config.doc_stages:  # the last corpus stage that rewrites documents wrote docs/
+        folders.append(storage.join(output, "docs"))
+    for folder in folders:
+        if fs.exists(folder):
+            fs.rm(folder, recursive=True)
 
 
 def _finish(fs, output: str, failed: list[tuple[str, str]], report_map) -> dict:
@@ -62,10 +109,15 @@ def _finish(fs, output: str, failed: list[tuple[str, str]], report_map) -> dict:
     return write_report(fs, output, failed, report_map)
 
 
-def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, num_cpus, echo) -> None:
-    """Each corpus stage reads the parts the previous one wrote; the last one writes docs/."""
+def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, num_cpus, echo, without=()) -> None:
+    """Each corpus stage reads the parts the previous one wrote (of every file but those `without`); the last one
+    writes docs/."""
     output = config.options.output
-    parts = [(i, PartPaths.for_index(output, i, config.per_file_docs_folder).docs) for i in range(len(files))]
+    parts = [
+        (i, PartPaths.for_index(output, i, config.per_file_docs_folder).docs)
+        for i in range(len(files))
+        if i not in without
+    ]
     last_writer = config.doc_stages[-1].name if config.doc_stages else None
     for spec in config.corpus_stages:
         work = storage.join(output, "work", spec.name)

@@ -27,7 +27,7 @@ def write_report(fs, output: str, failed: list[tuple[str, str]] = (), map_fn=Non
     chunks = [indices[k : k + REPORT_CHUNK_FILES] for k in range(0, len(indices), REPORT_CHUNK_FILES)]
     args = [(output, chunk, corpus_names) for chunk in chunks]
     partials = map_fn(summarize_files, args) if map_fn and len(chunks) > 1 else [summarize_files(*a) for a in args]
-    report = build_report(partials, [s["stage"] for s in stages], list(failed))
+    report = build_report(partials, [s["stage"] for s in stages], _not_committed(run["inputs"], indices, failed))
     configs = {s["stage"]: {k: v for k, v in s.items() if k != "stage"} for s in stages}
     for stage in report["stages"]:
         stage["config"] = configs[stage["name"]]
@@ -67,6 +67,14 @@ def summarize_files(output: str, indices: list[int], corpus_names: list[str]) ->
         "problems": check_conservation(per_file),
         "files": [_file_row(f) for f in per_file],
     }
+
+
+def _not_committed(inputs: list[str], committed: list[int], failed) -> list[tuple[str, str]]:
+    """Every input file without committed stats, with the error this run saw (`pipeline report` run later
+    knows only that it is not committed)."""
+    errors = dict(failed)
+    done = set(committed)
+    return [(f, errors.get(f, "not committed")) for i, f in enumerate(inputs) if i not in done]
 
 
 def build_report(partials: list[dict], stage_names: list[str], failed: list[tuple[str, str]]) -> dict:
