@@ -54,6 +54,39 @@ def test_time_limit_interrupts_pure_python_loops():
     assert time.process_time() - started < 0.5
 
 
+def test_time_limit_cannot_be_swallowed_by_except_exception():
+    """trafilatura catches Exception in its fallbacks: a limit raised there must still end the page."""
+    started = time.process_time()
+    stopped = False
+    try:
+        with time_limit(0.05):
+            while time.process_time() - started < 3.0:
+                try:
+                    sum(range(10_000))
+                except Exception:  # what a library's fallback does with an error it did not expect
+                    pass
+    except TimeLimitExceeded:
+        stopped = True
+    assert stopped and time.process_time() - started < 1.0
+
+
+def test_time_limit_comes_back_after_a_handler_swallows_it_once():
+    started = time.process_time()
+    swallowed = 0
+    try:
+        with time_limit(0.05):
+            while time.process_time() - started < 3.0:
+                try:
+                    sum(range(10_000))
+                except TimeLimitExceeded:
+                    swallowed += 1
+                    if swallowed > 1:
+                        raise
+    except TimeLimitExceeded:
+        pass
+    assert swallowed == 2 and time.process_time() - started < 1.0
+
+
 def test_decode_prefers_a_declaration_that_decodes_and_falls_back_when_it_lies():
     text = "Café “naïve” — résumé"
     assert decode_html(text.encode("utf-8"), "utf-8") == text
