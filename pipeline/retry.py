@@ -4,6 +4,10 @@ counted; permanent ones (404, access denied) are not.
 fsspec's HTTP reader never retries, and s3fs/botocore retry only briefly (about 8 s against a server that is
 down): a week-long job over 90,000 remote files meets all of these. Reads resume where they stopped (an HTTP
 Range request, a seek on S3), so a dropped connection costs a reconnect, not the file.
+
+A resumed read asks for the version the read started on (HTTP `If-Range`, S3 `IfMatch`) and checks the answer's
+ETag, Last-Modified and size: an object replaced in between fails the file with `ObjectChanged` (not transient,
+not a corrupt record) instead of splicing the new version's bytes onto the old one's.
 """
 
 from __future__ import annotations
@@ -57,9 +61,54 @@ class RetriesExhausted(OSError):
     """A transient failure that outlived every retry: the file fails for this run, a re-run tries it again."""
 
 
+class ObjectChanged(OSError):
+    """A remote input was replaced while it was read: the bytes read so far and those after the resume point
+    belong to two versions. Not transient (retrying reads the new version's tail) and not a corrupt record: the
+    file fails for this run, uncommitted, and a re-run reads the new version whole."""
+
+
+@dataclass(frozen=True)
+class Version:
+    """Which version of a remote object a response is of: whichever validators its server gives."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    size: int | None = None
+
+    def change_from(self, earlier: Version) -> str | None:
+        """'ETag X, now Y' for the first validator known in both that differs from `earlier`'s, else None.
+        ETags compare weakly (a `W/` prefix ignored): a server may weaken its ETag on some answers."""
+        pairs = [
+            ("ETag", earlier.etag, self.etag, _weak_etag),
+            ("Last-Modified", earlier.last_modified, self.last_modified, str),
+            ("size", earlier.size, self.size, int),
+        ]
+        for name, was, now, same in pairs:
+            if was is not None and now is not None and same(was) != same(now):
+                return f"{name} {was}, now {now}"
+        return None
+
+    def if_range(self) -> str | None:
+        """The `If-Range` validator (RFC 9110 13.1.5): a strong ETag, else the Last-Modified date."""
+        if self.etag and not self.etag.startswith("W/"):
+            return self.etag
+        return self.last_modified
+
+
+def _weak_etag(etag: str) -> str:
+    return etag.removeprefix("W/")
+
+
+def object_changed(what: str, change: str) -> ObjectChanged:
+    """The error for `what` having changed mid-read; `change` says how ("ETag X, now Y")."""
+    message = f"{what} changed while it was read ({change}): not committed; run again to read the new version"
+    return ObjectChanged(message)
+
+
 def transient_kind(error: BaseException) -> str | None:
     """A short name for a transient failure (the report's counter key), or None when retrying cannot help."""
-    if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError, RetriesExhausted)):
+    permanent = (FileNotFoundError, PermissionError, IsADirectoryError, RetriesExhausted, ObjectChanged)
+    if isinstance(error, permanent):
         return None
     reason = getattr(error, "reason", None)  # urllib's URLError wraps the socket error that caused it
     if isinstance(reason, OSError) and not hasattr(error, "code"):
@@ -129,7 +178,10 @@ class ResumableInput(io.RawIOBase):
     `open_at(offset)` returns a fresh stream positioned at `offset` and the file's size (None if unknown); the
     size turns a connection that ends early without an error into a retry instead of a silently short file.
     Connecting is lazy (the first read), and so is reconnecting after a seek: the WARC reader can skip to the
-    next gzip member after a corrupt one, over HTTP as well."""
+    next gzip member after a corrupt one, over HTTP as well.
+
+    `open_at` raises `ObjectChanged` when the file is no longer the version the read started on (storage.py's
+    openers check); that is never retried, and every later read or seek of this stream raises it again."""
 
     def __init__(self, what: str, open_at: Callable[[int], tuple[object, int | None]], policy: RetryPolicy):
         super().__init__()
@@ -137,6 +189,7 @@ class ResumableInput(io.RawIOBase):
         self.size: int | None = None
         self.position = 0
         self._stream = None
+        self.changed: ObjectChanged | None = None
 
     def readable(self) -> bool:
         return True
@@ -152,6 +205,8 @@ class ResumableInput(io.RawIOBase):
         if base is None:
             raise io.UnsupportedOperation(f"{self.what}: size unknown, cannot seek from the end")
         target = base + offset
+        if self.changed is not None:
+            raise self.changed.with_traceback(None)
         if target != self.position:
             self._disconnect()
             self.position = target
@@ -160,6 +215,10 @@ class ResumableInput(io.RawIOBase):
     def readinto(self, buffer) -> int:
         failures = 0
         while True:
+            if self.changed is not None:
+                raise self.changed.with_traceback(None)
+            if self._stream is None and self.size is not None and self.position >= self.size:
+                return 0  # nothing left to ask for (a server answers a Range from the end with 416)
             try:
                 if self._stream is None:
                     self._stream, size = self.open_at(self.position)
@@ -170,6 +229,10 @@ class ResumableInput(io.RawIOBase):
                 buffer[: len(data)] = data
                 self.position += len(data)
                 return len(data)
+            except ObjectChanged as e:
+                self._disconnect()
+                self.changed = e
+                raise
             except Exception as e:
                 self._disconnect()
                 failures = self.policy.failed(f"{self.what} at byte {self.position}", e, failures)

@@ -11,7 +11,6 @@ rule `AbortIncompleteMultipartUpload` reclaims it). Either way the commit marker
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import json
 import os
@@ -22,7 +21,7 @@ from typing import Iterator
 
 import fsspec
 
-from pipeline.retry import ResumableInput, RetryPolicy
+from pipeline.retry import ResumableInput, RetryPolicy, Version, object_changed
 
 HTTP_TIMEOUT_S = 60  # a connect or a read that stalls this long is a transient failure: retried
 
@@ -31,44 +30,151 @@ def open_input(path: str, retry: RetryPolicy | None = None):
     """A buffered binary stream over a local or remote input file (compression is detected by the reader).
 
     A remote file is read through `ResumableInput`: a transient failure reconnects at the byte where the read
-    stopped, under `retry` (its counter records what was retried)."""
+    stopped, under `retry` (its counter records what was retried), and only to the version of the file the
+    read started on: a file replaced in between raises `ObjectChanged` (pipeline/retry.py)."""
     if "://" not in path or path.startswith("file://"):
         return open(path.removeprefix("file://"), "rb", buffering=1 << 20)
     if path.startswith(("http://", "https://")):
-        open_at = functools.partial(_open_http_at, path)
+        open_at = _HttpInput(path)
     else:
-        open_at = functools.partial(_open_object_at, *fsspec.core.url_to_fs(path))
+        open_at = _ObjectInput(path, *fsspec.core.url_to_fs(path))
     return io.BufferedReader(ResumableInput(path, open_at, retry or RetryPolicy()), buffer_size=1 << 20)
 
 
-def _open_http_at(url: str, offset: int):
-    """One streaming GET from `offset` on (a Range request after the start); returns (stream, total size).
+class _Versioned:
+    """An opener that remembers the version its first open found and fails any later open that finds another."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.version: Version | None = None
+
+    def check(self, version: Version) -> None:
+        if self.version is None:
+            self.version = version
+        elif change := version.change_from(self.version):
+            raise object_changed(self.url, change)
+
+
+class _HttpInput(_Versioned):
+    """One streaming GET per call, from `offset` on (a Range request after the start); returns (stream, size).
+
+    The first answer's ETag, Last-Modified and size are the version being read. A resume asks for that version
+    only (`If-Range`: a server whose file changed answers 200 with the whole new file, not 206), and every
+    answer's validators are checked too, for servers that ignore `If-Range`.
 
     The standard library's client, not fsspec's: fsspec turns any failure of its size probe (a refused
     connection included) into FileNotFoundError, and aiohttp reads SSL_CERT_FILE only once, at import."""
-    request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
-    try:
-        response = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S)
-    except urllib.error.HTTPError as e:
-        if e.code in (404, 410):
-            raise FileNotFoundError(f"{url}: HTTP {e.code}") from None
-        if e.code in (401, 403):
-            raise PermissionError(f"{url}: HTTP {e.code}") from None
-        raise
-    if offset and response.status != 206:  # the server ignored the Range header: skip to `offset` ourselves
-        _discard(response, offset)
-    if response.status == 206:
-        total = response.headers.get("Content-Range", "").rpartition("/")[2]
-        return response, int(total) if total.isdigit() else None
-    length = response.headers.get("Content-Length")
-    return response, int(length) if length and length.isdigit() else None
+
+    def __call__(self, offset: int):
+        headers = {}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            if validator := self.version and self.version.if_range():
+                headers["If-Range"] = validator
+        request = urllib.request.Request(self.url, headers=headers)
+        try:
+            response = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S)
+        except urllib.error.HTTPError as e:
+            if e.code in (404, 410):
+                raise FileNotFoundError(f"{self.url}: HTTP {e.code}") from None
+            if e.code in (401, 403):
+                raise PermissionError(f"{self.url}: HTTP {e.code}") from None
+            if e.code == 416 and self.version is not None:  # the file may now end before `offset`
+                self.check(Version(size=_range_total(e.headers)))
+            raise
+        try:
+            if response.status == 206:
+                total = _range_total(response.headers)
+            else:
+                length = response.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+            self.check(Version(response.headers.get("ETag"), response.headers.get("Last-Modified"), total))
+            if offset and response.status != 206:  # the server ignored the Range header: skip to `offset` ourselves
+                _discard(response, offset)
+        except BaseException:
+            response.close()
+            raise
+        return response, total
 
 
-def _open_object_at(fs, path: str, offset: int):
-    """Object stores: large ranged reads (8 MB blocks) from `offset` on; returns (stream, total size)."""
-    stream = fs.open(path, "rb", block_size=8 << 20)
-    stream.seek(offset)
-    return stream, stream.size
+def _range_total(headers) -> int | None:
+    """The whole file's size from a Content-Range header (`bytes 0-99/1234`, or `bytes */1234` with a 416)."""
+    total = (headers.get("Content-Range") or "").rpartition("/")[2]
+    return int(total) if total.isdigit() else None
+
+
+OBJECT_BLOCK_BYTES = 8 << 20  # object stores: each ranged GET reads this much past what was asked
+
+
+class _ObjectInput(_Versioned):
+    """Object stores through fsspec: large ranged reads from `offset` on; returns (stream, size).
+
+    Each open looks the object up afresh (not in a listing cached earlier) and checks its ETag, LastModified
+    and size against the first open's; then every GetObject of the open file is conditional on the first
+    open's ETag (s3fs's `IfMatch`: S3 answers 412 PreconditionFailed to a replaced object, and s3fs raises
+    FileExpired). Either way a replaced object raises ObjectChanged, never splices."""
+
+    def __init__(self, url: str, fs, path: str):
+        super().__init__(url)
+        self.fs, self.path = fs, path
+
+    def __call__(self, offset: int):
+        self.fs.invalidate_cache(self.path)
+        stream = self.fs.open(self.path, "rb", block_size=OBJECT_BLOCK_BYTES)
+        try:
+            self.check(_object_version(stream.details))
+            read_kw = getattr(stream, "read_kw", None)  # s3fs: the arguments of every GetObject of this file
+            if self.version.etag and isinstance(read_kw, dict) and not getattr(self.fs, "local_expiry_check", 0):
+                stream.read_kw = {**read_kw, "IfMatch": self.version.etag}  # what s3fs sends, made explicit
+            stream.seek(offset)
+        except BaseException:
+            stream.close()
+            raise
+        return _PinnedObject(stream, self), stream.size
+
+    def changed_under(self, error: Exception) -> Exception:
+        """The ObjectChanged for a conditional GET refused (412), naming the new version where it can."""
+        try:
+            self.fs.invalidate_cache(self.path)
+            now = _object_version(self.fs.info(self.path))
+        except Exception:  # deleted, or the store unreachable: the old ETag still says what was refused
+            now = Version()
+        change = now.change_from(self.version) or f"ETag {self.version.etag}, now another"
+        return object_changed(self.url, change)
+
+
+class _PinnedObject:
+    """An open object-store file whose refused conditional GETs raise ObjectChanged (s3fs raises FileExpired, an
+    OSError with errno EBUSY, which would otherwise be retried as S3's SlowDown is)."""
+
+    def __init__(self, stream, opener: _ObjectInput):
+        self.stream, self.opener = stream, opener
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self.stream.read(n)
+        except Exception as e:
+            if _precondition_failed(e):
+                raise self.opener.changed_under(e) from e
+            raise
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def _precondition_failed(error: Exception) -> bool:
+    if type(error).__name__ == "FileExpired":  # s3fs.utils.FileExpired
+        return True
+    text = str(error)
+    return "PreconditionFailed" in text or (isinstance(error, OSError) and "pre-condition" in text)
+
+
+def _object_version(details: dict) -> Version:
+    """The validators fsspec's info() gives: s3fs `ETag`/`LastModified`, gcsfs and adlfs `etag`, and the size."""
+    etag = details.get("ETag") or details.get("etag")
+    modified = details.get("LastModified") or details.get("last_modified") or details.get("updated")
+    size = details.get("size")
+    return Version(str(etag) if etag else None, str(modified) if modified else None, size)
 
 
 def _discard(stream, n: int) -> None:

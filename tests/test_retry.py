@@ -1,5 +1,6 @@
-"""What counts as transient, how the backoff grows, and how a resumable read picks up where it stopped (no
-server: the stream's failures are scripted; tests/test_transient_failures.py does it over real HTTPS)."""
+"""What counts as transient, how the backoff grows, and how a resumable read picks up where it stopped, or fails
+when the file changed meanwhile (no server: the stream's failures are scripted; tests/test_transient_failures.py
+and tests/test_changed_object.py do it over real HTTPS and S3)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ import urllib.error
 
 import pytest
 
-from pipeline.retry import ResumableInput, RetriesExhausted, RetryPolicy, transient_kind
+from pipeline.retry import (
+    ObjectChanged,
+    ResumableInput,
+    RetriesExhausted,
+    RetryPolicy,
+    Version,
+    object_changed,
+    transient_kind,
+)
 
 
 @pytest.mark.parametrize(
@@ -26,6 +35,7 @@ from pipeline.retry import ResumableInput, RetriesExhausted, RetryPolicy, transi
         (FileNotFoundError("gone"), None),
         (PermissionError("denied"), None),
         (RetriesExhausted("given up"), None),
+        (ObjectChanged("replaced mid-read"), None),
         (ValueError("a bug"), None),
     ],
 )
@@ -116,3 +126,58 @@ def test_seeking_reconnects_at_the_new_position_lazily():
     stream.seek(20_000)
     assert source.opened_at == [0]  # no connection until the next read
     assert stream.read(5) == data[20_000:20_005] and source.opened_at == [0, 20_000]
+
+
+@pytest.mark.parametrize(
+    "earlier, now, change",
+    [
+        (
+            Version('"a"', "Mon, 01 Jan 2024 00:00:00 GMT", 10),
+            Version('"a"', "Mon, 01 Jan 2024 00:00:00 GMT", 10),
+            None,
+        ),
+        (Version('"a"', None, 10), Version('W/"a"', None, 10), None),  # an ETag weakened on the way: the same
+        (Version('"a"', "Mon", 10), Version('"b"', "Tue", 12), 'ETag "a", now "b"'),
+        (Version(None, "Mon", 10), Version('"b"', "Mon", 10), None),  # only what both answers give is compared
+        (Version(None, "Mon", 10), Version(None, "Tue", 10), "Last-Modified Mon, now Tue"),
+        (Version(None, None, 10), Version(None, None, 12), "size 10, now 12"),
+        (Version(None, None, 10), Version(None, None, None), None),
+    ],
+)
+def test_a_version_change_is_named_by_the_first_validator_that_differs(earlier, now, change):
+    assert now.change_from(earlier) == change
+
+
+def test_if_range_asks_with_a_strong_etag_else_the_date():
+    assert Version('"a"', "Mon", 1).if_range() == '"a"'
+    assert Version('W/"a"', "Mon", 1).if_range() == "Mon"  # RFC 9110: no weak ETag in If-Range
+    assert Version(None, None, 1).if_range() is None
+
+
+class _ReplacedSource(_Source):
+    """Its first connection breaks after 1000 bytes; by the resume the file is another version."""
+
+    def open_at(self, offset: int):
+        if self.opened_at:
+            self.opened_at.append(offset)
+            raise object_changed("test", 'ETag "a", now "b"')
+        return super().open_at(offset)
+
+
+def test_a_file_changed_at_the_resume_fails_at_once_and_stays_failed():
+    data = bytes(range(256)) * 40
+    source = _ReplacedSource(data, breaks=[1000])
+    policy = RetryPolicy(sleep=lambda s: None)
+    stream = ResumableInput("test", source.open_at, policy)
+    assert stream.read(4000) == data[:1000]
+    message = 'test changed while it was read (ETag "a", now "b"): not committed; run again to read the new version'
+    with pytest.raises(ObjectChanged) as raised:
+        stream.read(4000)
+    assert str(raised.value) == message
+    assert source.opened_at == [0, 1000]  # not retried: a second try would read the new version's tail
+    assert dict(policy.retried) == {"connection.ConnectionResetError": 1}
+    with pytest.raises(ObjectChanged, match="changed while it was read"):
+        stream.read(10)
+    with pytest.raises(ObjectChanged, match="changed while it was read"):
+        stream.seek(0)
+    assert source.opened_at == [0, 1000]

@@ -1,12 +1,14 @@
 """Inputs over https:// from a server with Range support and a self-signed certificate (tests/servers.py),
 failing on cue: a 503, a connection cut mid-body and a server restart are retried with backoff, the read
 resumes at the byte where it stopped, the file's records come out as from a clean read, and every retry is
-counted in the file's stats and in the report. A missing file is an error of that file alone.
+counted in the file's stats and in the report. A missing file is an error of that file alone. A file replaced
+by a new version before the resume fails with ObjectChanged, uncommitted, instead of being spliced.
 
 Each read runs in a subprocess, as the pipeline's workers do, with SSL_CERT_FILE naming the test certificate."""
 
 from __future__ import annotations
 
+import email.utils
 import gzip
 import json
 import os
@@ -17,7 +19,7 @@ import sys
 import pytest
 
 from tests.conftest import FIXTURES, ROOT
-from tests.servers import Fault, FlakyHTTPS, self_signed_certificate
+from tests.servers import Fault, FlakyHTTPS, etag_of, members_reversed, self_signed_certificate
 
 CLEAN_MIXED = dict(records_read=15, kept=7)
 READ_ONE_FILE = """
@@ -67,10 +69,13 @@ def test_a_503_a_cut_connection_and_a_restart_are_retried_and_the_read_resumes(h
     assert retried["http.503"] == 1
     assert retried["connection.ConnectionResetError"] >= 2  # the two bodies cut short of their length
     assert retried["connection.ConnectionRefusedError"] >= 1  # while the server was down
-    gets = [(rng, what) for p, rng, what in https.requests if p == path]
-    # After each cut the read goes on from the byte it had reached, not from the start of the file.
+    gets = [(r.range, r.what) for r in https.requests if r.path == path]
+    # After each cut the read goes on from the byte it had reached, not from the start of the file...
     assert gets[:3] == [(None, "503"), (None, "cut at 8000"), ("bytes=8000-", "cut at 20000")]
     assert gets[-1] == ("bytes=28000-", "ok")
+    # ... and only if the file is still the one it started on.
+    etag = etag_of(str(https.root / "crawl-data" / "mixed.warc.gz"))
+    assert [r.condition for r in https.requests if r.path == path and r.range] == [etag] * (len(gets) - 2)
 
 
 def test_a_server_that_ignores_range_requests_still_resumes_at_the_right_byte(https, tmp_path):
@@ -80,6 +85,39 @@ def test_a_server_that_ignores_range_requests_still_resumes_at_the_right_byte(ht
     stats = _read_one(https, tmp_path, https.url + path)
     assert {k: stats[k] for k in CLEAN_MIXED} == CLEAN_MIXED and stats["errors"] == {}
     assert stats["io_retries"] == {"connection.ConnectionResetError": 2}
+
+
+@pytest.mark.parametrize(
+    "server, change",
+    [
+        (dict(), "ETag"),  # answers the stale If-Range with the whole new file (200)
+        (dict(honor_if_range=False), "ETag"),  # ignores If-Range: 206 from the new file, with its new ETag
+        (dict(etags=False, honor_if_range=False), "Last-Modified"),  # plain RangeHTTPServer
+        (dict(honor_range=False), "ETag"),  # ignores Range: always the whole file
+    ],
+    ids=["if-range", "if-range-ignored", "last-modified-only", "range-ignored"],
+)
+def test_a_file_replaced_before_the_resume_fails_uncommitted_instead_of_being_spliced(https, tmp_path, server, change):
+    path = "/crawl-data/mixed.warc.gz"
+    for name, value in server.items():
+        setattr(https, name, value)
+    served = https.root / "crawl-data" / "mixed.warc.gz"
+    old = served.read_bytes()
+    validator = etag_of(str(served)) if https.etags else email.utils.formatdate(served.stat().st_mtime, usegmt=True)
+    new = members_reversed(old)
+    assert len(new) == len(old) and new != old  # the size alone cannot tell the versions apart
+    https.faults[path] = [Fault(cut_after=8000, replace_with=new)]
+    result = _read_one(https, tmp_path, https.url + path)
+    assert result.get("exception") == "ObjectChanged", result
+    message = result["message"]
+    assert message.startswith(f"{https.url}{path} changed while it was read ({change} ")
+    assert message.endswith("): not committed; run again to read the new version")
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()], "something was committed"
+    gets = [r for r in https.requests if r.path == path]
+    assert len(gets) == 2 and gets[1].range == "bytes=8000-"  # one resume, refused: not retried
+    assert gets[1].condition == validator  # the resume asked for the version the read started on
+    if server == {}:
+        assert gets[1].what == "ok, If-Range stale: whole file"
 
 
 def test_a_missing_file_is_an_error_of_that_file_only_and_is_not_retried(https, tmp_path):
