@@ -213,7 +213,8 @@ def run_size(n_docs: int, n_parts: int, seed: int, s3: str | None) -> dict:
     instrumented = Instrumented(engine, monitor, probe)
     started = time.perf_counter()
     try:
-        engine._run_corpus_stages(fs, config, files, None, 2, lambda line: None)
+        make_map = lambda label, retried: engine._ray_map(config, None, 2, lambda line: None, label, retried)  # noqa: E731
+        engine._run_corpus_stages(fs, config, files, make_map, lambda line: None)
         monitor.step = "report"
         report_started = time.perf_counter()
         before = probe() if probe else None

@@ -20,7 +20,7 @@ import xxhash
 from dedup.key_groups import pairs_in_files
 from dedup.minhasher import fast_normalize as normalize
 from pipeline import corpus, shuffle, storage
-from pipeline.registry import param, register
+from pipeline.registry import Contract, param, register
 
 REASON = "exact_dedup.duplicate"
 REMOVAL_SCHEMA = pa.schema([("doc_id", pa.int64())])
@@ -32,7 +32,7 @@ class ExactDedupConfig:
     normalize_text: bool = param(True, "compare datatrove-normalized text (case, digits, punctuation, spaces)")
 
 
-@register("exact_dedup", ExactDedupConfig, kind="corpus")
+@register("exact_dedup", ExactDedupConfig, kind="corpus", contract=Contract(needs=("text",)))
 class ExactDedup:
     """Remove documents whose (normalized) text is identical to one with a smaller doc_id."""
 

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import xxhash
 
 from pipeline import corpus, storage
-from pipeline.registry import param, register
+from pipeline.registry import Contract, param, register
 
 _BLANK_LINES = re.compile(r"\n\s*\n")
 
@@ -46,7 +46,7 @@ class LineDedupConfig:
     min_words: int = param(50, "drop a document left with fewer words (Gopher's minimum document length)", ge=0)
 
 
-@register("line_dedup", LineDedupConfig, kind="corpus")
+@register("line_dedup", LineDedupConfig, kind="corpus", contract=Contract(needs=("text",)))
 class LineDedup:
     """CCNet line dedup within groups of input files: repeated lines removed, short leftovers dropped."""
 

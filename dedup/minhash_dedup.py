@@ -29,7 +29,7 @@ from dedup.minhash import MinHashParams, band_keys
 from dedup.minhasher import MinHasher
 from dedup.signature_store import SIG_COLUMN, agreement, sigs_path
 from pipeline import corpus, shuffle, storage
-from pipeline.registry import param, register
+from pipeline.registry import Contract, param, register
 
 EDGE_SCHEMA = pa.schema([("u", pa.int64()), ("v", pa.int64())])
 
@@ -53,7 +53,21 @@ class MinHashDedupConfig(MinHashParams):
         return MinHashParams(n_grams=self.n_grams, bands=self.bands, rows=self.rows, seed=self.seed)
 
 
-@register("minhash_dedup", MinHashDedupConfig, kind="corpus")
+# Run before line_dedup: CCNet's line dedup removes the lines two near-duplicate pages share from both copies,
+# which often leaves both too short to keep; MinHash first keeps one whole copy (README "Order of the dedup stages").
+MINHASH_CONTRACT = Contract(
+    needs=("text",),
+    warn_after=(
+        (
+            "line_dedup",
+            "line_dedup removes the lines near-duplicate pages share from both copies (often dropping both as too "
+            "short) before MinHash can keep one: put minhash_dedup before line_dedup",
+        ),
+    ),
+)
+
+
+@register("minhash_dedup", MinHashDedupConfig, kind="corpus", contract=MINHASH_CONTRACT)
 class MinHashDedup:
     """Remove near-duplicates (MinHash LSH, word 5-grams, 14x8): one document kept per cluster."""
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from filters.text import Doc, chunk_words
-from pipeline.registry import param, register
+from pipeline.registry import Contract, param, register
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")
@@ -47,7 +47,7 @@ class C4QualityConfig:
     remove_policy_lines: bool = param(True, "remove cookie / terms-of-use lines (C4 code)")
 
 
-@register("c4_quality", C4QualityConfig, kind="filter")
+@register("c4_quality", C4QualityConfig, kind="filter", contract=Contract(needs=("text",)))
 def c4_quality(doc: Doc, cfg: C4QualityConfig) -> str | None:
     """C4 line rules (FineWeb's variant): edits lines, drops lorem ipsum, curly brackets, too few sentences."""
     kept, n_sentences = [], 0

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from filters.gopher_repetition import find_duplicates
 from filters.text import Doc
-from pipeline.registry import param, register
+from pipeline.registry import Contract, param, register
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ TERMINAL_PUNCTUATION = frozenset(
 _TERMINAL = tuple(TERMINAL_PUNCTUATION)
 
 
-@register("fineweb_quality", FineWebQualityConfig, kind="filter")
+@register("fineweb_quality", FineWebQualityConfig, kind="filter", contract=Contract(needs=("text",)))
 def fineweb_quality(doc: Doc, cfg: FineWebQualityConfig) -> str | None:
     """FineWeb's line rules: line punctuation, short lines, duplicated-line characters, list ratio."""
     lines = doc.nonempty_lines

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from filters.text import Doc
-from pipeline.registry import param, register
+from pipeline.registry import Contract, param, register
 
 # Gopher's stop words (arXiv 2112.11446 A.1.1): a document needs at least two of them.
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
@@ -29,7 +29,7 @@ class GopherQualityConfig:
     stop_words: tuple[str, ...] = param(STOP_WORDS, "the stop word list (Gopher's English list)")
 
 
-@register("gopher_quality", GopherQualityConfig, kind="filter")
+@register("gopher_quality", GopherQualityConfig, kind="filter", contract=Contract(needs=("text",)))
 def gopher_quality(doc: Doc, cfg: GopherQualityConfig) -> str | None:
     """Gopher quality rules: length, word length, symbols, bullets, ellipses, alphabetic words, stop words."""
     words, content = doc.words, doc.non_symbol_words

@@ -13,7 +13,7 @@ from itertools import count
 import numpy as np
 
 from filters.text import LINE_BREAKS, Doc
-from pipeline.registry import param, register
+from pipeline.registry import Contract, param, register
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class GopherRepetitionConfig:
         return tuple((n, getattr(self, f"max_dup_{n}gram_char_frac")) for n in range(5, 11))
 
 
-@register("gopher_repetition", GopherRepetitionConfig, kind="filter")
+@register("gopher_repetition", GopherRepetitionConfig, kind="filter", contract=Contract(needs=("text",)))
 def gopher_repetition(doc: Doc, cfg: GopherRepetitionConfig) -> str | None:
     """Gopher repetition rules: duplicate lines/paragraphs and repeated word n-grams (Table A1)."""
     text = doc.text

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.batch import set_column, with_drop_reasons
-from pipeline.registry import param, register
+from pipeline.registry import Contract, param, register
 
 DEFAULT_MODEL = str(Path(__file__).parent / "assets" / "lid.176.ftz")
 
@@ -26,10 +26,10 @@ class LanguageConfig:
     min_score: float = param(
         0.65, "minimum fastText probability of the top language (FineWeb 0.65, CCNet 0.5)", ge=0.0, le=1.0
     )
-    model_path: str = param("", "fastText LID model file (.bin or .ftz); empty: the shipped lid.176.ftz")
+    model_path: str = param("", "fastText LID model file (.bin or .ftz); empty: the shipped lid.176.ftz", is_file=True)
 
 
-@register("language", LanguageConfig)
+@register("language", LanguageConfig, contract=Contract(needs=("text",)))
 class LanguageFilter:
     """Label each document's language with fastText lid.176; drop other languages and low scores."""
 

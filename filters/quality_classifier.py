@@ -25,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.batch import set_column, with_drop_reasons
-from pipeline.registry import param, register
+from pipeline.registry import Contract, param, register
 
 DEFAULT_MODEL = str(Path(__file__).parent / "assets" / "quality_wiki_vs_crawl.ftz")
 LABEL_PREFIX = "__label__"
@@ -67,7 +67,9 @@ def _score_of(label: str, labels, probs) -> float:
 @dataclass(frozen=True)
 class QualityClassifierConfig:
     model_path: str = param(
-        "", "fastText model file (.bin or .ftz); empty: the shipped quality_wiki_vs_crawl.ftz (MODEL_CARD_quality.md)"
+        "",
+        "fastText model file (.bin or .ftz); empty: the shipped quality_wiki_vs_crawl.ftz (MODEL_CARD_quality.md)",
+        is_file=True,
     )
     label: str = param(
         "__label__wiki", "label whose probability is the score: __label__wiki (ours, LLaMA-1) or DCLM's __label__hq"
@@ -77,7 +79,7 @@ class QualityClassifierConfig:
     )
 
 
-@register("quality_classifier", QualityClassifierConfig)
+@register("quality_classifier", QualityClassifierConfig, contract=Contract(needs=("text",)))
 class QualityClassifier:
     """Score each document with a fastText quality model (LLaMA-1: Wikipedia references vs random pages)."""
 

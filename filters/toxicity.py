@@ -33,7 +33,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.batch import set_column, with_drop_reasons
-from pipeline.registry import param, register
+from pipeline.registry import Contract, param, register
 
 ASSETS = Path(__file__).parent / "assets"
 DEFAULT_WORD_LIST = str(ASSETS / "better_profanity_wordlist.txt")
@@ -54,9 +54,13 @@ class ToxicityConfig:
     max_bad_word_frac: float = param(
         0.01, "word-list rule: drop above this share of words on the list (0.1% of our crawl pages)", ge=0.0, le=1.0
     )
-    word_list_path: str = param("", "one word or phrase a line; empty: the shipped better-profanity 0.7.0 list")
+    word_list_path: str = param(
+        "", "one word or phrase a line; empty: the shipped better-profanity 0.7.0 list", is_file=True
+    )
     ignore_words_path: str = param(
-        "", "words of the list not counted ('#' comments); empty: the shipped profanity_ignore_words.txt"
+        "",
+        "words of the list not counted ('#' comments); empty: the shipped profanity_ignore_words.txt",
+        is_file=True,
     )
     use_ignore_list: bool = param(True, "false counts every listed word (C4-like)")
 
@@ -100,7 +104,7 @@ def sentences(text: str) -> list[str]:
     return [s for line in text.split("\n") for s in _SENTENCE_END.split(line.strip()) if s]
 
 
-@register("toxicity", ToxicityConfig)
+@register("toxicity", ToxicityConfig, contract=Contract(needs=("text",)))
 class ToxicityFilter:
     """Score sentences with a linear toxicity classifier and count word-list hits; drop toxic documents."""
 

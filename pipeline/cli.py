@@ -91,6 +91,8 @@ def _add_train_quality(sub) -> None:
 
 def _load_with_overrides(args) -> "PipelineConfig":  # noqa: F821
     config = load(args.config)
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return config.with_overrides(
         input=tuple(args.input) if args.input else None,
         output=getattr(args, "output", None),

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.registry import REGISTRY, param
+from pipeline.registry import PROVIDED, REGISTRY, param
 
 
 class ConfigError(Exception):
@@ -66,6 +66,7 @@ class PipelineConfig:
     options: RunOptions
     stages: tuple[StageSpec, ...]
     path: str
+    warnings: tuple[str, ...] = ()  # orders that run but do harm (file:line: why), printed by `check` and `run`
 
     def with_overrides(self, **overrides) -> PipelineConfig:
         given = {k: v for k, v in overrides.items() if v is not None}
@@ -128,11 +129,11 @@ def _parse_root(root: yaml.MappingNode, path: str) -> PipelineConfig:
     if stages_item is None:
         raise ConfigError(f"{path}:1: missing 'stages' (a list of {{stage: NAME, ...}})")
     options = build_config(RunOptions, items, path, "top level")
-    stages = _parse_stages(stages_item[1], path)
-    return PipelineConfig(options=options, stages=stages, path=path)
+    stages, warnings = _parse_stages(stages_item[1], path)
+    return PipelineConfig(options=options, stages=stages, path=path, warnings=warnings)
 
 
-def _parse_stages(node: yaml.Node, path: str) -> tuple[StageSpec, ...]:
+def _parse_stages(node: yaml.Node, path: str) -> tuple[tuple[StageSpec, ...], tuple[str, ...]]:
     if not isinstance(node, yaml.SequenceNode) or not node.value:
         raise ConfigError(f"{path}:{_line(node)}: 'stages' must be a non-empty list")
     specs = []
@@ -151,28 +152,65 @@ def _parse_stages(node: yaml.Node, path: str) -> tuple[StageSpec, ...]:
         entry = REGISTRY.get(name)
         config = build_config(entry.config_cls, fields, path, f"stage {name!r}")
         specs.append(StageSpec(name=name, config=config, line=_line(item)))
-    _check_order(specs, path)
-    return tuple(specs)
+    warnings = _check_order(specs, path)
+    return tuple(specs), tuple(warnings)
 
 
-def _check_order(specs: list[StageSpec], path: str) -> None:
+def _check_order(specs: list[StageSpec], path: str) -> list[str]:
+    """Refuse an order that cannot give the right data (each stage's `Contract`); returns warnings for orders
+    that run but do harm."""
     sources = [i for i, s in enumerate(specs) if REGISTRY.get(s.name).kind == "source"]
     if sources != [0]:
         line = specs[sources[1]].line if len(sources) > 1 else specs[0].line
         raise ConfigError(f"{path}:{line}: the first stage, and only it, must be a source stage (read)")
+    seen: dict[str, StageSpec] = {}
+    for spec in specs:
+        if spec.name in seen:
+            raise ConfigError(f"{path}:{spec.line}: stage {spec.name!r} appears twice")
+        seen[spec.name] = spec
+    _check_needs(specs, path)
+    _check_corpus_last(specs, path)
+    return _order_warnings(specs, path)
+
+
+def _check_needs(specs: list[StageSpec], path: str) -> None:
+    available: set[str] = set()
+    for spec in specs:
+        contract = REGISTRY.get(spec.name).contract
+        missing = [need for need in contract.needs if need not in available]
+        if missing:
+            raise ConfigError(
+                f"{path}:{spec.line}: stage {spec.name!r} needs {PROVIDED[missing[0]]}, and no stage before it "
+                "provides that: move it after that stage, or add the stage"
+            )
+        available.update(contract.provides)
+
+
+def _check_corpus_last(specs: list[StageSpec], path: str) -> None:
+    last = [s for s in specs if REGISTRY.get(s.name).contract.last]
+    if last and last[0] is not specs[-1]:
+        raise ConfigError(
+            f"{path}:{last[0].line}: stage {last[0].name!r} must be the last stage: documents that a stage after it "
+            f"removes ({specs[-1].name!r} here) would still be in its output"
+        )
     kinds = [REGISTRY.get(s.name).kind for s in specs]
     first_corpus = kinds.index("corpus") if "corpus" in kinds else len(kinds)
     late = [s for s, k in zip(specs[first_corpus:], kinds[first_corpus:]) if k != "corpus"]
     if late:
         raise ConfigError(
-            f"{path}:{late[0].line}: per-document stage {late[0].name!r} after a corpus stage (dedup): "
-            "corpus stages run last, over the committed documents"
+            f"{path}:{late[0].line}: per-document stage {late[0].name!r} after corpus stage "
+            f"{specs[first_corpus].name!r}: corpus stages run last, over the committed documents"
         )
-    seen = set()
-    for spec in specs:
-        if spec.name in seen:
-            raise ConfigError(f"{path}:{spec.line}: stage {spec.name!r} appears twice")
-        seen.add(spec.name)
+
+
+def _order_warnings(specs: list[StageSpec], path: str) -> list[str]:
+    position = {s.name: i for i, s in enumerate(specs)}
+    warnings = []
+    for i, spec in enumerate(specs):
+        for earlier, why in REGISTRY.get(spec.name).contract.warn_after:
+            if position.get(earlier, len(specs)) < i:
+                warnings.append(f"{path}:{spec.line}: stage {spec.name!r} after {earlier!r}: {why}")
+    return warnings
 
 
 def build_config(cls: type, fields: dict[str, tuple[int, yaml.Node]], path: str, where: str):
@@ -193,6 +231,8 @@ def build_config(cls: type, fields: dict[str, tuple[int, yaml.Node]], path: str,
 
 def check_value(value: Any, hint: Any, meta: typing.Mapping) -> Any:
     value = _check_type(value, hint)
+    if meta.get("is_file") and value and "://" not in value and not Path(value).is_file():
+        raise ValueError(f"no such file: {value} (relative paths are relative to the current folder, {Path.cwd()})")
     choices = meta.get("choices")
     if choices and value not in choices:
         raise ValueError(f"{value!r} is not one of {', '.join(map(repr, choices))}")

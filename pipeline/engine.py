@@ -11,6 +11,7 @@ config or input list is refused rather than mixed into the same output.
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import sys
 import time
@@ -61,7 +62,8 @@ def run(config: PipelineConfig, address: str | None = None, num_cpus: int | None
         index_of = {path: i for i, path in enumerate(files)}
         without = [(index_of[path], path, error) for path, error in failed]
         driver_io.call("check the corpus inputs", _check_corpus_inputs, fs, config, without, echo)
-        _run_corpus_stages(fs, config, files, address, num_cpus, echo, {i for i, _, _ in without})
+        make_map = functools.partial(_ray_map, config, address, num_cpus, echo)
+        _run_corpus_stages(fs, config, files, make_map, echo, {i for i, _, _ in without})
     elif config.corpus_stages:
         echo(
             f"dedup stages wait until every input file is committed ({len(failed)} failed, max_failed_files: "
@@ -109,9 +111,9 @@ def _finish(fs, output: str, failed: list[tuple[str, str]], report_map) -> dict:
     return write_report(fs, output, failed, report_map)
 
 
-def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, num_cpus, echo, without=()) -> None:
+def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], make_map, echo, without=()) -> None:
     """Each corpus stage reads the parts the previous one wrote (of every file but those `without`); the last one
-    writes docs/."""
+    writes docs/. `make_map(stage name, retry counter)` gives the stage its parallel map (Ray tasks in a run)."""
     output = config.options.output
     parts = [
         (i, PartPaths.for_index(output, i, config.per_file_docs_folder).docs)
@@ -125,7 +127,7 @@ def _run_corpus_stages(fs, config: PipelineConfig, files: list[str], address, nu
         dirs = corpus.StageDirs(spec.name, output, work, final, config.options.drop_samples_per_reason)
         # A transient failure of the driver's own I/O redoes the stage: its steps are resumable, as after a kill.
         retry = io_retry_policy(config)
-        ray_map = _ray_map(config, address, num_cpus, echo, spec.name, retry.retried)
+        ray_map = make_map(spec.name, retry.retried)
         task_bytes = corpus.task_data_bytes(config.options.max_task_memory_mb)
         ctx = corpus.CorpusContext(dirs, parts, ray_map, task_bytes)
         retry.call(f"stage {spec.name}", _run_corpus_stage, fs, spec, ctx, retry.retried)

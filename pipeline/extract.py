@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from pipeline.batch import set_column, with_drop_reasons
-from pipeline.registry import param, register
+from pipeline.registry import Contract, param, register
 from pipeline.timelimit import TimeLimitExceeded, time_limit
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class ExtractConfig:
     include_tables: bool = param(True, "keep table text (trafilatura default)")
 
 
-@register("extract", ExtractConfig)
+@register("extract", ExtractConfig, contract=Contract(needs=("html",), provides=("text",)))
 class TrafilaturaExtractor:
     """Extract the main text of HTML pages with trafilatura; WET records pass through unchanged."""
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from pipeline.arc import arc_records
-from pipeline.registry import param, register
+from pipeline.registry import Contract, param, register
 from pipeline.resync import GZIP_MAGIC, WatchedInput, next_record_start, record_end
 from pipeline.retry import RetryPolicy
 from pipeline.storage import open_input
@@ -51,7 +51,7 @@ class ReadConfig:
     )
 
 
-@register("read", ReadConfig, kind="source")
+@register("read", ReadConfig, kind="source", contract=Contract(provides=("html", "url")))
 class WarcReader:
     """Read response/conversion records of a WARC, WET or legacy ARC file (local, glob, s3://, https://; .gz or
     plain)."""

@@ -46,12 +46,37 @@ STAGE_MODULES = (
 )
 
 
-def param(default: Any, help: str, *, ge: float | None = None, le: float | None = None, choices=None):
-    """A config field with its help text (cite the source of a threshold here) and its valid range."""
+def param(
+    default: Any, help: str, *, ge: float | None = None, le: float | None = None, choices=None, is_file: bool = False
+):
+    """A config field with its help text (cite the source of a threshold here) and its valid range. `is_file`: a
+    path the stage will open; the config loader refuses a non-empty one that is not a readable file, so a missing
+    model is a config error before any work, not a failure of every input file."""
     if isinstance(default, (list, dict, set)):
         raise TypeError("use a tuple for sequence defaults: configs are frozen")
-    meta = {"help": help, "ge": ge, "le": le, "choices": tuple(choices) if choices else None}
+    meta = {"help": help, "ge": ge, "le": le, "choices": tuple(choices) if choices else None, "is_file": is_file}
     return dataclasses.field(default=default, metadata=meta)
+
+
+# What a stage can need from the stages before it (`Contract.needs`), as the order check names it.
+PROVIDED = {
+    "html": "HTTP bodies (the `read` stage)",
+    "url": "the page URL (the `read` stage)",
+    "text": "extracted text (the `extract` stage; WET records pass through it unchanged)",
+}
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a stage needs from the stages before it and gives to those after it; `config.load` refuses an order
+    that breaks it, before any work (a language filter on raw HTML drops every page; tokens written before a
+    dedup stage still hold the duplicates)."""
+
+    needs: tuple[str, ...] = ()  # keys of PROVIDED that an earlier stage must provide
+    provides: tuple[str, ...] = ()
+    last: bool = False  # must be the last stage: what a later stage removed would still be in its output
+    warn_after: tuple[tuple[str, str], ...] = ()  # (stage, why): a harmful order, warned about when that stage
+    # comes earlier than this one
 
 
 @dataclass(frozen=True)
@@ -61,6 +86,7 @@ class StageEntry:
     impl: Callable
     kind: StageKind
     doc: str
+    contract: Contract = Contract()
 
     def build(self, cfg) -> Callable:
         """Instantiate the stage in the worker: classes load their model here, once."""
@@ -73,13 +99,16 @@ class Registry:
     def __init__(self) -> None:
         self._entries: dict[str, StageEntry] = {}
 
-    def add(self, name: str, config_cls: type, kind: StageKind, impl: Callable) -> None:
+    def add(self, name: str, config_cls: type, kind: StageKind, impl: Callable, contract: Contract) -> None:
         if name in self._entries:
             raise ValueError(f"stage name {name!r} is registered twice")
         if not dataclasses.is_dataclass(config_cls):
             raise TypeError(f"stage {name!r}: config must be a dataclass, got {config_cls!r}")
+        unknown = set(contract.needs) - set(PROVIDED)
+        if unknown:
+            raise ValueError(f"stage {name!r} needs {sorted(unknown)}: not among {sorted(PROVIDED)}")
         doc = (impl.__doc__ or "").strip().splitlines()[0] if impl.__doc__ else ""
-        self._entries[name] = StageEntry(name, config_cls, impl, kind, doc)
+        self._entries[name] = StageEntry(name, config_cls, impl, kind, doc, contract)
 
     def get(self, name: str) -> StageEntry:
         load_stage_modules()
@@ -101,9 +130,9 @@ class Registry:
 REGISTRY = Registry()
 
 
-def register(name: str, config_cls: type, kind: StageKind = "map"):
+def register(name: str, config_cls: type, kind: StageKind = "map", contract: Contract = Contract()):
     def decorate(impl):
-        REGISTRY.add(name, config_cls, kind, impl)
+        REGISTRY.add(name, config_cls, kind, impl, contract)
         return impl
 
     return decorate

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import xxhash
 
 from pipeline import corpus, shuffle, storage
-from pipeline.registry import param, register
+from pipeline.registry import Contract, param, register
 from pipeline.stats import StageStats
 from pipeline.tokenizer import SPECIALS, cached_tokenizer
 
@@ -39,7 +39,7 @@ SHARD_FILL = 1.1  # buckets per shard_tokens of input: a bucket averages ~91% of
 @dataclass(frozen=True)
 class TokenizeConfig:
     tokenizer_path: str = param(
-        "", "SentencePiece .model or HF tokenizer.json; empty: shipped Mistral v1 (LLaMA-style)"
+        "", "SentencePiece .model or HF tokenizer.json; empty: shipped Mistral v1 (LLaMA-style)", is_file=True
     )
     specials: str = param("bos_eos", "bos_eos (LLaMA) | eos_only | none: ids added by our code", choices=SPECIALS)
     seed: int = param(0, "seed of the global shuffle of documents", ge=0)
@@ -49,7 +49,7 @@ class TokenizeConfig:
     num_threads: int = param(1, "SentencePiece encoding threads per task", ge=1)
 
 
-@register("tokenize", TokenizeConfig, kind="corpus")
+@register("tokenize", TokenizeConfig, kind="corpus", contract=Contract(needs=("text",), last=True))
 class TokenizeStage:
     """Tokenize the kept documents into globally shuffled Parquet token shards plus a manifest."""
 

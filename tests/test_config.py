@@ -51,6 +51,8 @@ def test_shipped_stages_yaml_is_valid():
         ("input: [a\n", ["not valid YAML"]),
         ("- just a list\n", ["top level must be a mapping"]),
         ("input: [a]\nbatch_size: 0\nstages:\n  - stage: read\n", ["stages.yaml:2", "batch_size", "out of range"]),
+        (VALID + "    model_path: models/lid.bin\n", ["stages.yaml:10", "model_path", "no such file: models/lid.bin"]),
+        (VALID + "  - stage: tokenize\n    tokenizer_path: tok.json\n", ["stages.yaml:11", "no such file: tok.json"]),
     ],
 )
 def test_bad_config_is_reported_with_file_and_line(tmp_path, body, expected):

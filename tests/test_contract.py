@@ -60,14 +60,19 @@ def test_stages_in_sequence_keep_row_count_and_columns():
 def test_default_config_round_trips_through_yaml(tmp_path, name):
     cfg = REGISTRY.get(name).config_cls()
     fields = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()}
-    read = [] if name == "read" else [{"stage": "read"}]
-    text = yaml.safe_dump({"input": ["x"], "stages": read + [{"stage": name, **fields}]})
+    before = [{"stage": s} for s in ("read", "extract") if s != name and s in _needed_before(name)]
+    text = yaml.safe_dump({"input": ["x"], "stages": before + [{"stage": name, **fields}]})
     loaded = load(write_config(tmp_path, text))
     assert loaded.stages[-1].config == cfg
 
 
+def _needed_before(name: str) -> set[str]:
+    """The stages a minimal recipe needs before `name`: read always, extract when it needs extracted text."""
+    return {"read", "extract"} if "text" in REGISTRY.get(name).contract.needs else {"read"}
+
+
 def test_registry_rejects_duplicates_and_names_valid_stages():
     with pytest.raises(ValueError, match="registered twice"):
-        REGISTRY.add("read", REGISTRY.get("read").config_cls, "source", object)
+        REGISTRY.add("read", REGISTRY.get("read").config_cls, "source", object, REGISTRY.get("read").contract)
     with pytest.raises(KeyError, match="available stages: read, extract, url_filter, language, gopher_repetition"):
         REGISTRY.get("nope")
