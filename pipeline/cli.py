@@ -21,9 +21,13 @@ from pipeline.registry import REGISTRY
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args, unknown = _parser().parse_known_args(argv)
+    if unknown:  # the command's own usage, not the top-level one
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if getattr(args, "output_folder_needed", False):
+            _check_output_folder(args.output)
         return args.func(args)
     except ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
@@ -44,23 +48,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--paths-base-url", metavar="URL", help="override 'paths_base_url' (for warc.paths lists)")
     run.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else an embedded local Ray)")
     run.add_argument("--num-cpus", type=int, help="CPUs for the embedded local Ray (default: all)")
-    run.set_defaults(func=_cmd_run)
+    run.set_defaults(func=_cmd_run, command_parser=run)
     check = sub.add_parser("check", help="validate a config and list its input files, without running")
     check.add_argument("config")
     check.add_argument("--input", nargs="+", metavar="PATH_OR_GLOB")
-    check.set_defaults(func=_cmd_check)
+    check.set_defaults(func=_cmd_check, command_parser=check)
     stages = sub.add_parser("stages", help="list the registered stages with their config fields and defaults")
-    stages.set_defaults(func=_cmd_stages)
+    stages.set_defaults(func=_cmd_stages, command_parser=stages)
     report = sub.add_parser(
         "report", help="rebuild report.json/.md/.html of an output folder from its committed stats"
     )
     report.add_argument("output", metavar="OUT")
     report.add_argument("--compare", metavar="OTHER", help="another run's output folder: both side by side")
-    report.set_defaults(func=_cmd_report)
+    report.set_defaults(func=_cmd_report, command_parser=report, output_folder_needed=True)
     tokens = sub.add_parser("tokens", help="check or summarize the token shards of an output folder")
     tokens.add_argument("action", choices=("verify", "stats"))
     tokens.add_argument("output", metavar="OUT")
-    tokens.set_defaults(func=_cmd_tokens)
+    tokens.set_defaults(func=_cmd_tokens, command_parser=tokens, output_folder_needed=True)
     _add_train_quality(sub)
     return parser
 
@@ -86,7 +90,16 @@ def _add_train_quality(sub) -> None:
         flag = "--" + name.replace("_", "-")
         train.add_argument(flag, dest=name, type=type(default), default=default, help=f"default {default}")
     train.add_argument("--report", metavar="JSON", help="also write the training report (inputs' sha256, metrics)")
-    train.set_defaults(func=_cmd_train_quality)
+    train.set_defaults(func=_cmd_train_quality, command_parser=train)
+
+
+def _check_output_folder(output: str) -> None:
+    """`report` and `tokens` read a run's output folder: say so plainly when `output` is not one."""
+    from pipeline import storage
+
+    fs, _ = storage.filesystem(output)
+    if not fs.exists(storage.join(output, "run.json")):
+        raise ConfigError(f"{output}: not the output folder of a run (no run.json in it)")
 
 
 def _load_with_overrides(args) -> "PipelineConfig":  # noqa: F821
@@ -104,13 +117,22 @@ def _cmd_run(args) -> int:
     from pipeline.engine import run
 
     config = _load_with_overrides(args)
-    result = run(config, address=args.address, num_cpus=args.num_cpus)
+    try:
+        result = run(config, address=args.address, num_cpus=args.num_cpus)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {_committed_summary(config.options.output)}; run the same command to resume")
+        return 130
     totals = result.report["totals"]
     print(
         f"done: {totals['records_read']} records read, {totals['kept']} kept, "
         f"{sum(totals['dropped'].values())} dropped, {sum(totals['errors'].values())} errors; "
         f"report: {config.options.output}/report.md"
     )
+    unreadable = [f for f in result.report["files"] if f["status"] == "error"]
+    for f in unreadable[:20]:
+        print(f"UNREADABLE (committed as an error of this file): {f['message']}", file=sys.stderr)
+    if len(unreadable) > 20:
+        print(f"... and {len(unreadable) - 20} more unreadable files: see report.json 'files'", file=sys.stderr)
     for path, error in result.failed:
         print(f"FAILED (not committed, a re-run retries it): {path}: {error}", file=sys.stderr)
     if result.corpus_ran_without:
@@ -122,6 +144,19 @@ def _cmd_run(args) -> int:
     if not result.report["conservation"]["ok"]:
         print("conservation check failed: " + "; ".join(result.report["conservation"]["problems"]), file=sys.stderr)
     return result.exit_code
+
+
+def _committed_summary(output: str) -> str:
+    """'N of M files committed' from one listing of stats/ (nothing when the run had not started)."""
+    from pipeline import storage
+
+    try:
+        fs, _ = storage.filesystem(output)
+        inputs = storage.read_json(fs, storage.join(output, "run.json"))["inputs"]
+        committed = len(storage.list_names(fs, storage.join(output, "stats")))
+    except (OSError, KeyError, ValueError):
+        return "nothing committed yet"
+    return f"{committed} of {len(inputs)} input files committed"
 
 
 def _cmd_check(args) -> int:
@@ -163,6 +198,10 @@ def _cmd_report(args) -> int:
 
     fs, _ = storage.filesystem(args.output)
     write_report(fs, args.output)
+    if args.compare:
+        from pipeline.report_compare import compare_text
+
+        print(compare_text(args.output, args.compare))
     print(write_html(args.output, args.compare) if args.compare else storage.join(args.output, "report.html"))
     return 0
 

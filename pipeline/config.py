@@ -254,10 +254,25 @@ def _check_type(value: Any, hint: Any) -> Any:
         if isinstance(value, str) or not isinstance(value, (list, tuple)):
             value = [value]  # a single item where a list is expected is a list of one
         return tuple(_check_type(v, args[0]) for v in value)
+    if hint is int:
+        value = _integral(value)
     expected = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}[hint]
     if not isinstance(value, expected) or (hint is not bool and isinstance(value, bool)):
         raise ValueError(f"expected {hint.__name__}, got {type(value).__name__} {value!r}")
     return float(value) if hint is float else value
+
+
+def _integral(value: Any) -> Any:
+    """`1e8` or `100000000.0` for an int field is the int: YAML reads `1e8` as a string (YAML 1.1 floats need a
+    dot) and `1.0e+8` as a float, and the README writes counts like `1e8`."""
+    if isinstance(value, str):
+        try:
+            value = float(value.replace("_", ""))
+        except ValueError:
+            return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _mapping_items(node: yaml.MappingNode, path: str) -> dict[str, tuple[int, yaml.Node]]:

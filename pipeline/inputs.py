@@ -29,7 +29,8 @@ def expand_inputs(patterns: tuple[str, ...], paths_base_url: str) -> list[str]:
     for pattern in patterns:
         found = _expand_one(pattern, paths_base_url)
         if not found:
-            raise ConfigError(f"input {pattern!r} matched no file")
+            where = "" if "://" in pattern or os.path.isabs(pattern) else f" (relative to {os.getcwd()})"
+            raise ConfigError(f"input {pattern!r} matched no file{where}")
         files.update(found)
     return sorted(files)
 
