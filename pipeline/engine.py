@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import logging
 import os
 import sys
 import time
@@ -251,8 +252,11 @@ def _init_ray(address: str | None, num_cpus: int | None) -> None:
     if address:
         ray.init(address=address, log_to_driver=True)
         return
-    # Embedded single-node Ray: keep every socket on loopback and send no usage statistics.
+    # Embedded single-node Ray: keep every socket on loopback and send no usage statistics. Ray turns token
+    # authentication on by default for a new local cluster, which is right, and warns that it did on every run,
+    # which is noise here (the environment variable that would name the mode is read when ray is imported).
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=True)
     print(f"started a local Ray instance (pid {os.getpid()})", file=sys.stderr)
