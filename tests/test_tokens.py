@@ -1,10 +1,9 @@
 """Token shards: specials policy, literal "<s>" stays text, ids that do not fit are an error; shards read
 the same with pyarrow, DuckDB and datasets as the manifest says; decoding gives back the kept text; the
-reader splits ranks and resumes exactly; both packers keep every token."""
+reader reads them (its ranks, epochs and resume: test_tokens_reader.py); both packers keep every token."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import shutil
 import subprocess
@@ -15,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.tokenizer import Tokenizer, fit_ids
-from pipeline.tokens import DocumentReader, pack_best_fit, pack_concat, verify
+from pipeline.tokens import DocumentReader, SequenceReader, pack_best_fit, pack_concat, verify
 from tests.conftest import ROOT
 
 
@@ -107,6 +106,7 @@ def test_cli_tokens_verify_detects_a_changed_shard(run_out, tmp_path):
     assert ok.returncode == 0 and "agree" in ok.stdout
     copy = tmp_path / "out"
     shutil.copytree(run_out / "tokens", copy / "tokens")
+    shutil.copy(run_out / "run.json", copy / "run.json")  # `tokens` refuses a folder that is not a run's output
     shard = sorted((copy / "tokens" / "shards").iterdir())[0]
     table = pq.read_table(shard)
     pq.write_table(table.slice(1), shard)  # one document lost
@@ -115,24 +115,16 @@ def test_cli_tokens_verify_detects_a_changed_shard(run_out, tmp_path):
 
 
 @pytest.mark.ray
-def test_reader_splits_ranks_and_resumes_exactly(run_out):
-    n_docs = pq.read_table(run_out / "tokens" / "shards").num_rows
-    epoch_of = [_first_epoch(DocumentReader(str(run_out), rank, 2, seed=3)) for rank in (0, 1)]
-    assert sum(len(docs) for docs in epoch_of) == n_docs and all(epoch_of)
-    seen = {arr.tobytes() for docs in epoch_of for arr in docs}
-    assert len(seen) == n_docs  # disjoint ranks, every document once per epoch
-    reader = DocumentReader(str(run_out), 1, 2, seed=3)
-    stream = iter(reader)
-    for _ in range(5):
-        next(stream)
-    resumed = iter(DocumentReader(str(run_out), 1, 2, seed=3, state=reader.state_dict()))
-    for _ in range(7):
-        assert np.array_equal(next(stream), next(resumed))
-
-
-def _first_epoch(reader: DocumentReader) -> list[np.ndarray]:
-    n = sum(pq.ParquetFile(path).metadata.row_group(group).num_rows for path, group in reader.my_units(0))
-    return list(itertools.islice(reader, n))
+def test_reader_reads_the_pipeline_shards(run_out):
+    """On real shards (uint16, several files): one epoch reads every document once; ranks get as many sequences
+    (more in test_tokens_reader.py)."""
+    tokens = pq.read_table(run_out / "tokens" / "shards").column("tokens").to_pylist()
+    total = sum(map(len, tokens))
+    docs = list(DocumentReader(str(run_out), seed=3))
+    assert docs[0].dtype == np.uint16 and sum(map(len, docs)) == total
+    assert sorted(d.tobytes() for d in docs) == sorted(np.array(t, np.uint16).tobytes() for t in tokens)
+    counts = [len(list(SequenceReader(str(run_out), rank, 2, seed=3, seq_len=128))) for rank in (0, 1)]
+    assert counts == [total // 256] * 2
 
 
 def test_packers_keep_every_token():
@@ -145,13 +137,3 @@ def test_packers_keep_every_token():
     assert real == sorted(int(x) for d in docs for x in d)
     for s in best:
         assert s["cu_seqlens"][-1] == 16 and s["position_ids"][0] == 0
-
-
-@pytest.mark.ray
-def test_torch_dataset_yields_packed_tensors(run_out):
-    torch = pytest.importorskip("torch", reason="torch is an optional extra: pip install -e '.[torch]'")
-    from pipeline.tokens import torch_dataset
-
-    loader = torch.utils.data.DataLoader(torch_dataset(str(run_out), seq_len=256), batch_size=2)
-    batch = next(iter(loader))
-    assert batch["input_ids"].shape == (2, 256) and batch["input_ids"].dtype == torch.int64
