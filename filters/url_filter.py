@@ -7,12 +7,20 @@ registered domain listed -> `domain`; full host listed -> `subdomain`; URL liste
 among the URL's words -> `banned_word`; `soft_word_threshold` soft words -> `soft_banned_words`; a banned
 subword inside the URL's letters and digits -> `banned_subword`.
 
+Where we differ from datatrove (measured on 5.55 M URLs by bench/parity_url.py, BENCHMARKS.md): UT1's URL list
+holds URLs without a scheme and datatrove compares the full URL, so it never matches a crawled http(s) URL (we
+also try the URL without its scheme: 26,580 of the 39,174 listed URLs with a scheme are dropped by us only); and
+we lowercase hosts and URL words, which datatrove does not (an upper-cased listed host, or 186 of the 203 banned
+words upper-cased, pass it). `datatrove_compatible: true` decides as datatrove does, its lists parsed as it
+parses them (case kept): 100% the same decisions and reasons on that URL set.
+
 Memory: the domains are kept as a sorted array of 64-bit hashes (36 MB, loaded once per worker in about
 1.2 s) instead of a Python set of strings (about 1 GB).
 """
 
 from __future__ import annotations
 
+import io
 import re
 import tarfile
 from dataclasses import dataclass
@@ -36,6 +44,12 @@ class UrlFilterConfig:
     blocklist_path: str = param("", "tar.gz with `domains` and `urls` files; empty: the shipped UT1 list")
     extra_domains: tuple[str, ...] = param((), "more domains to block (exact registered domain or host)")
     use_word_lists: bool = param(True, "apply the banned / soft-banned / banned-subword URL word lists")
+    datatrove_compatible: bool = param(
+        False,
+        "decide as datatrove 0.10.1's URLFilter: listed URLs must match the full URL, scheme included (so UT1's "
+        "scheme-less entries never match a crawled URL), and hosts and URL words are compared case-sensitively "
+        "(banned subwords stay case-insensitive, as in datatrove); default: scheme stripped, lowercased",
+    )
 
 
 @register("url_filter", UrlFilterConfig)
@@ -46,10 +60,12 @@ class UrlFilter:
         import tldextract
 
         self.cfg = cfg
+        self.exact = cfg.datatrove_compatible  # compare case-sensitively, full URL only
         # An empty suffix_list_urls makes tldextract use its bundled public-suffix snapshot: no network.
         self.extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-        domains, self.urls = _load_blocklist(Path(cfg.blocklist_path) if cfg.blocklist_path else LISTS / _TARBALL)
-        extra = _hashes(d.lower().encode() for d in cfg.extra_domains)
+        tarball = Path(cfg.blocklist_path) if cfg.blocklist_path else LISTS / _TARBALL
+        domains, self.urls = _load_blocklist(tarball, as_datatrove=self.exact)
+        extra = _hashes(d.encode() for d in _extra_domains(cfg.extra_domains, self.exact))
         self.domains = _sorted_unique(np.concatenate((domains, extra))) if len(extra) else domains
         self.banned = _word_list("banned_words.txt") if cfg.use_word_lists else frozenset()
         self.soft = _word_list("soft_banned_words.txt") if cfg.use_word_lists else frozenset()
@@ -66,9 +82,9 @@ class UrlFilter:
             return "url_filter.domain"
         if self._listed(parts.fqdn):
             return "url_filter.subdomain"
-        if url in self.urls or _SCHEME.sub("", url) in self.urls:
+        if url in self.urls or (not self.exact and _SCHEME.sub("", url) in self.urls):
             return "url_filter.url"
-        words = set(_NON_ALNUM.split(url.lower()))
+        words = set(_NON_ALNUM.split(url if self.exact else url.lower()))
         if words & self.banned:
             return "url_filter.banned_word"
         if len(words & self.soft) >= self.cfg.soft_word_threshold:
@@ -78,9 +94,9 @@ class UrlFilter:
         return None
 
     def _listed(self, host: str) -> bool:
-        if not host:
+        if not host and not self.exact:  # datatrove looks "" up too: listed only if the list has a blank line
             return False
-        key = np.uint64(xxhash.xxh3_64_intdigest(host.lower().encode()))
+        key = np.uint64(xxhash.xxh3_64_intdigest((host if self.exact else host.lower()).encode()))
         i = int(np.searchsorted(self.domains, key))
         return i < len(self.domains) and self.domains[i] == key
 
@@ -88,18 +104,35 @@ class UrlFilter:
 _TARBALL = "url_filterblacklistsv0_3_0.tar.gz"
 
 
-def _load_blocklist(path: Path) -> tuple[np.ndarray, frozenset[str]]:
+def _load_blocklist(path: Path, as_datatrove: bool) -> tuple[np.ndarray, frozenset[str]]:
     if not path.is_file():
         raise FileNotFoundError(f"url_filter: blocklist not found: {path}")
     with tarfile.open(path) as tar:
+        if as_datatrove:  # datatrove's get_list(..., do_normalize=False): text lines, stripped, case kept
+            domains = (d.encode() for d in _datatrove_entries(_text_lines(tar, "domains")))
+            return _hashes(domains), frozenset(_datatrove_entries(_text_lines(tar, "urls")))
         domains = tar.extractfile("domains").read().lower().split()  # one C pass each: 4.5 M lines in ~1 s
         urls = tar.extractfile("urls").read().decode("utf-8", errors="replace").split()
-    return _hashes(domains), frozenset(u for u in urls if u[0] != "#")
+    return _hashes(d for d in domains if not d.startswith(b"#")), frozenset(u for u in urls if u[0] != "#")
+
+
+def _text_lines(tar: tarfile.TarFile, name: str) -> io.TextIOWrapper:
+    return io.TextIOWrapper(tar.extractfile(name), encoding="utf-8")
+
+
+def _datatrove_entries(lines):
+    """datatrove's `parse_list(..., do_normalize=False)`: `#` in column 0 skips a line, the rest is stripped."""
+    return (line.strip() for line in lines if line[:1] != "#")
 
 
 def _hashes(items) -> np.ndarray:
-    digest = xxhash.xxh3_64_intdigest
-    return _sorted_unique(np.fromiter((digest(d) for d in items if not d.startswith(b"#")), dtype=np.uint64))
+    return _sorted_unique(np.fromiter(map(xxhash.xxh3_64_intdigest, items), dtype=np.uint64))
+
+
+def _extra_domains(domains: tuple[str, ...], as_datatrove: bool):
+    if as_datatrove:
+        return _datatrove_entries(domains)
+    return (d.lower() for d in domains if not d.startswith("#"))
 
 
 def _sorted_unique(keys: np.ndarray) -> np.ndarray:

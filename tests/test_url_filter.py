@@ -1,6 +1,11 @@
-"""url_filter: one URL per rule, and clean URLs kept (lists: FineWeb's, shipped in filters/assets)."""
+"""url_filter: one URL per rule, and clean URLs kept (lists: FineWeb's, shipped in filters/assets); where the
+default differs from datatrove's URLFilter (scheme, case) and `datatrove_compatible: true` does not."""
 
 from __future__ import annotations
+
+import io
+import tarfile
+from dataclasses import replace
 
 import pyarrow as pa
 import pytest
@@ -44,3 +49,77 @@ def test_batch_keeps_rows_and_marks_reasons(url_filter):
 def test_missing_blocklist_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="blocklist not found"):
         UrlFilter(UrlFilterConfig(blocklist_path=str(tmp_path / "nope.tar.gz")))
+
+
+# ---------------------------------------------------------------- scheme and case: default vs datatrove_compatible
+@pytest.fixture(scope="module")
+def compatible():
+    return UrlFilter(UrlFilterConfig(datatrove_compatible=True))
+
+
+# (url, our default, `datatrove_compatible: true`). The last column is what datatrove 0.10.1's URLFilter decided
+# on these URLs (bench/parity_url.py's datatrove side; its names: hard_blacklisted = banned_word,
+# soft_blacklisted = soft_banned_words, blacklisted_subword = banned_subword).
+SCHEME_AND_CASE = [
+    # UT1's URL list is scheme-less: datatrove compares the full URL, so only a scheme-less URL matches it
+    ("0b1-bofa.org/bofa/", "url", "url"),
+    ("http://0b1-bofa.org/bofa/", "url", None),
+    ("https://0b1-bofa.org/bofa/", "url", None),
+    ("https://1.70.8.86/.i", "url", None),
+    ("http://0B1-BOFA.ORG/bofa/", None, None),  # the URL list is case-sensitive in both modes
+    # hosts: lowercased by default, as written in datatrove
+    ("http://0-1avsex.com/index.html", "domain", "domain"),
+    ("http://0-1AVSEX.com/index.html", "domain", None),
+    ("http://WWW.0-1AVSEX.COM/", "domain", None),
+    ("https://0oxjnevjd3.edal.cc/", "subdomain", "subdomain"),  # listed host; edal.cc itself is not listed
+    ("https://0OXJNEVJD3.EDAL.CC/", "subdomain", None),
+    ("https://www.0oxjnevjd3.edal.cc/", None, None),  # a host under a listed host is listed in neither
+    # URL words: lowercased by default, as written in datatrove; subwords are case-insensitive in both
+    ("https://example.com/18abused/index.html", "banned_word", "banned_word"),
+    ("https://example.com/18ABUSED/index.html", "banned_word", None),
+    ("https://example.org/XXX/videos", "banned_word", "banned_subword"),  # `xxx` is a banned subword too
+    ("https://example.org/brunette-interracial-gallery", "soft_banned_words", "soft_banned_words"),
+    ("https://example.org/Brunette-Interracial-gallery", "soft_banned_words", None),
+    ("https://example.org/free-BigTits-gallery", "banned_subword", "banned_subword"),
+    ("https://en.wikipedia.org/wiki/Bread", None, None),
+]
+
+
+def _reason(rule: str | None) -> str | None:
+    return rule and f"url_filter.{rule}"
+
+
+@pytest.mark.parametrize("url, default, _", SCHEME_AND_CASE)
+def test_default_strips_the_scheme_and_lowercases(url_filter, url, default, _):
+    assert url_filter.judge(url) == _reason(default)
+
+
+@pytest.mark.parametrize("url, _, datatrove", SCHEME_AND_CASE)
+def test_datatrove_compatible_decides_as_datatrove(compatible, url, _, datatrove):
+    assert compatible.judge(url) == _reason(datatrove)
+
+
+def _blocklist(path, domains: str, urls: str) -> str:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, text in (("domains", domains), ("urls", urls)):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return str(path)
+
+
+def test_compatible_keeps_the_case_of_listed_entries(tmp_path):
+    """datatrove reads its lists (and extra domains) without lowercasing them; by default we lowercase domains."""
+    lists = _blocklist(tmp_path / "lists.tar.gz", "Upper-Case.com\nlower.com\n", "Example.com/Path\n")
+    default = UrlFilter(UrlFilterConfig(blocklist_path=lists, extra_domains=("Extra.org",), use_word_lists=False))
+    exact = UrlFilter(replace(default.cfg, datatrove_compatible=True))
+    assert [default.judge(u) for u in ("http://upper-case.com/", "http://extra.org/")] == ["url_filter.domain"] * 2
+    assert exact.judge("http://upper-case.com/") is None
+    assert exact.judge("http://Upper-Case.com/") == "url_filter.domain"
+    assert exact.judge("http://extra.org/") is None
+    assert exact.judge("http://Extra.org/") == "url_filter.domain"
+    assert exact.judge("http://LOWER.com/") is None
+    assert default.judge("http://Example.com/Path") == "url_filter.url"
+    assert exact.judge("http://Example.com/Path") is None
+    assert exact.judge("Example.com/Path") == "url_filter.url"
