@@ -22,12 +22,14 @@ from pipeline import corpus, storage
 from pipeline.config import ConfigError, PipelineConfig
 from pipeline.filepass import PartPaths, io_retry_policy, process_file
 from pipeline.inputs import expand_inputs
+from pipeline.progress import Display, ProgressBoard, StepDisplay
 from pipeline.registry import REGISTRY
 from pipeline.report import write_report
 from pipeline.retry import call_with_retries
 
 # At most this many tasks per CPU are queued at once: keeps the driver's bookkeeping small on 90,000 files.
 IN_FLIGHT_PER_CPU = 4
+POLL_S = 1.0  # the driver refreshes the progress display about this often
 OUTPUT_FOLDERS = ("docs", "dropped", "stats")
 
 
@@ -162,9 +164,14 @@ def _ray_map(config: PipelineConfig, address, num_cpus, echo, label: str, retrie
         task = remote.options(name=fn.__name__)  # workers show `ray::<step>`, as for a plain task
         io = (fn, config.options.io_attempts, config.options.io_retry_delay_s)
         results = [None] * len(args_list)
-        for i, ref in _as_completed(task, [(*io, *args) for args in args_list]):
-            results[i], step_retried = ray.get(ref)  # a step that fails after its retries fails the run
-            retried.update(step_retried)
+        step = StepDisplay(label, fn.__name__, len(args_list), echo)
+        try:
+            for i, ref in _as_completed(task, [(*io, *args) for args in args_list], on_wait=step.refresh):
+                results[i], step_retried = ray.get(ref)  # a step that fails after its retries fails the run
+                retried.update(step_retried)
+                step.task_done()
+        finally:
+            step.close()
         echo(f"{label}: {fn.__name__} x {len(args_list)} done")
         return results
 
@@ -197,50 +204,53 @@ def _run_tasks(todo, config, address, num_cpus, echo) -> list[tuple[str, str]]:
     _init_ray(address, num_cpus)
     task = ray.remote(max_retries=config.options.max_retries)(process_file)
     config_ref = ray.put(config)
+    board = ray.remote(num_cpus=0)(ProgressBoard).remote()  # the files in flight report here
+    display = Display(len(todo), echo)
+    args = [(index, path, config_ref, _BoardClient(board)) for index, path in todo]
     failed: list[tuple[str, str]] = []
-    done, started = 0, time.monotonic()
-    totals = {"records": 0, "kept": 0}
-    for i, ref in _as_completed(task, [(index, path, config_ref) for index, path in todo]):
-        path = todo[i][1]
-        done += 1
-        try:
-            stats = ray.get(ref)
-            totals["records"] += stats["records_read"]
-            totals["kept"] += stats["kept"]
-            echo(_progress_line(done, len(todo), stats, totals, time.monotonic() - started))
-        except Exception as e:  # the task failed after its retries: not committed, a re-run retries it
-            failed.append((path, f"{type(e).__name__}: {str(e).splitlines()[-1] if str(e) else ''}"))
-            echo(f"[{done}/{len(todo)}] FAILED {path}: {failed[-1][1]}")
+    try:
+        for i, ref in _as_completed(task, args, on_wait=lambda: display.refresh(ray.get(board.snapshot.remote()))):
+            index, path = todo[i]
+            board.finish.remote(index)
+            try:
+                display.file_done(ray.get(ref))
+            except Exception as e:  # the task failed after its retries: not committed, a re-run retries it
+                failed.append((path, f"{type(e).__name__}: {str(e).splitlines()[-1] if str(e) else ''}"))
+                display.file_failed(path, failed[-1][1])
+    finally:
+        display.close()
     return failed
 
 
-def _as_completed(task, args_list: list[tuple]):
+class _BoardClient:
+    """What a file task calls to report its progress: a one-way message to the driver's ProgressBoard actor."""
+
+    def __init__(self, board):
+        self.board = board
+
+    def __call__(self, *values) -> None:
+        self.board.update.remote(*values)
+
+
+def _as_completed(task, args_list: list[tuple], on_wait=None):
     """Submit `task` over args_list with at most IN_FLIGHT_PER_CPU tasks per CPU queued; yield (index, ref)
-    as each finishes (the driver's bookkeeping stays small on 90,000 files)."""
+    as each finishes (the driver's bookkeeping stays small on 90,000 files). `on_wait()` runs about every
+    POLL_S meanwhile (the progress display)."""
     import ray
 
     limit = max(1, int(ray.cluster_resources().get("CPU", 1)) * IN_FLIGHT_PER_CPU)
     queue, pending = collections.deque(enumerate(args_list)), {}
+    polled = time.monotonic()
     while queue or pending:
         while queue and len(pending) < limit:
             i, args = queue.popleft()
             pending[task.remote(*args)] = i
-        ready, _ = ray.wait(list(pending), num_returns=1)
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_S if on_wait else None)
+        if on_wait and time.monotonic() - polled >= POLL_S:
+            polled = time.monotonic()
+            on_wait()
         for ref in ready:
             yield pending.pop(ref), ref
-
-
-def _progress_line(done: int, total: int, stats: dict, totals: dict, elapsed: float) -> str:
-    """One plain line per committed file (CI logs keep them all): the file, then the run so far."""
-    status = "" if stats["status"] == "ok" else f" ERROR: {stats['message']}"
-    rate = totals["records"] / elapsed if elapsed else 0.0
-    eta = (total - done) * elapsed / done if done else 0.0
-    return (
-        f"[{done}/{total} files] {stats['file']}: {stats['records_read']} records, {stats['kept']} kept, "
-        f"{sum(stats['dropped'].values())} dropped, {sum(stats['errors'].values())} errors{status} | run: "
-        f"{totals['records']:,} records, {totals['kept']:,} kept, {rate:,.0f} records/s, "
-        f"{elapsed:.0f} s elapsed, ~{eta:.0f} s left"
-    )
 
 
 def _init_ray(address: str | None, num_cpus: int | None) -> None:

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from pipeline import storage
 from pipeline.batch import READ_SCHEMA, doc_bytes, from_rows, output_columns, split_dropped
 from pipeline.config import PipelineConfig
+from pipeline.progress import Throttled
 from pipeline.read import UnsupportedInput
 from pipeline.registry import REGISTRY
 from pipeline.retry import RetryPolicy
@@ -60,21 +61,22 @@ class PartPaths:
         return self.stats.rsplit("/", 1)[-1]
 
 
-def process_file(file_index: int, path: str, config: PipelineConfig) -> dict:
+def process_file(file_index: int, path: str, config: PipelineConfig, progress=None) -> dict:
     """Run the per-document stages over one input file and commit its outputs. Returns the stats dict.
 
     A transient failure of a remote read is retried where it happened; one that escapes (a write to object
     storage failing for longer than s3fs retries) redoes the whole file, which is safe because nothing is
-    committed before the end. Every retry is counted in the file's stats."""
+    committed before the end. Every retry is counted in the file's stats. `progress(index, path, records, kept,
+    bytes read, file size)`, if given, hears how far the file is every few seconds (pipeline/progress.py)."""
     retry = io_retry_policy(config)
-    return retry.call(f"file {path}", _process_file_once, file_index, path, config, retry)
+    return retry.call(f"file {path}", _process_file_once, file_index, path, config, retry, progress)
 
 
 def io_retry_policy(config: PipelineConfig) -> RetryPolicy:
     return RetryPolicy(attempts=config.options.io_attempts, first_delay_s=config.options.io_retry_delay_s)
 
 
-def _process_file_once(file_index: int, path: str, config: PipelineConfig, retry: RetryPolicy) -> dict:
+def _process_file_once(file_index: int, path: str, config: PipelineConfig, retry: RetryPolicy, progress) -> dict:
     output = config.options.output
     fs, _ = storage.filesystem(output)
     parts = PartPaths.for_index(output, file_index, config.per_file_docs_folder)
@@ -88,15 +90,34 @@ def _process_file_once(file_index: int, path: str, config: PipelineConfig, retry
         docs_out = stack.enter_context(_parquet_writer(fs, stack, parts.docs, out_schema))
         drops_out = stack.enter_context(_parquet_writer(fs, stack, parts.dropped, SAMPLE_SCHEMA))
         sink = _Sinks(docs_out, drops_out, config.options.drop_samples_per_reason, out_schema)
+        report = _reporter(progress, file_index, path, reader, stats)
         try:
             for batch, read_seconds in _batches(reader, path, file_index, config, retry):
                 _run_batch(batch, read_seconds, steps, stats, sink)
+                report()
         except UnsupportedInput as e:
             stats.status, stats.message = "error", str(e)
+        report(final=True)
     stats.record_types = dict(sorted(reader.record_types.items()))
     stats.io_retries = dict(sorted(retry.retried.items()))
     storage.write_json(fs, parts.stats, stats.to_dict())
     return stats.to_dict()
+
+
+def _reporter(progress, file_index: int, path: str, reader, stats: FileStats):
+    """report(final=False): tell `progress` how far this file is, at most every few seconds unless final."""
+    if progress is None:
+        return lambda final=False: None
+    throttled = Throttled(progress)
+
+    def report(final: bool = False) -> None:
+        values = (file_index, path, stats.records_read, stats.kept, *reader.position)
+        if final:
+            progress(*values)
+        else:
+            throttled(*values)
+
+    return report
 
 
 def _parquet_writer(fs, stack: contextlib.ExitStack, final: str, schema: pa.Schema) -> pq.ParquetWriter:

@@ -59,13 +59,16 @@ class WarcReader:
     def __init__(self, cfg: ReadConfig):
         self.cfg = cfg
         self.record_types: collections.Counter[str] = collections.Counter()
+        self.position: tuple[int, int | None] = (0, None)  # bytes of the file read so far, and its size
 
     def __call__(self, path: str, file_index: int, retry: RetryPolicy | None = None) -> Iterator[dict]:
         """Rows of one file; transient failures of a remote read are retried under `retry`. A read that fails
         for good raises (the file is not committed); a record that cannot be read is an error row."""
         state = _ReadState(path, file_index)
         with _open_supported(path, retry) as (watched, stream, is_arc):
+            self.position = (0, watched.size())
             yield from self._arc_rows(stream, state) if is_arc else self._warc_rows(watched, stream, state)
+            self.position = (self.position[1] or stream.tell(), self.position[1])  # read to the end
         if state.ordinal == 0 and not self.record_types:
             raise UnsupportedInput(f"{path}: no WARC record found: not a WARC/WET file, or empty")
 
@@ -75,6 +78,7 @@ class WarcReader:
                 yield state.error_row(offset, error)
                 continue
             self.record_types[str(record.record_type)] += 1
+            self.position = (offset, self.position[1])  # of the decompressed stream for a gzipped ARC
             if _is_document(record):
                 yield self._row(record, state, offset)
 
@@ -107,6 +111,7 @@ class WarcReader:
                 return _Broken(base if held is None else held.position, held, _error_kind(e))
             if held is not None and held.row is not None:
                 yield held.row
+            self.position = (stream.tell(), self.position[1])
             self.record_types[str(record.record_type)] += 1
             position = record.stream_pos  # fastwarc reports the absolute offset in the stream
             try:

@@ -15,6 +15,7 @@ is read through `WatchedInput`, which remembers any failure of the input itself.
 from __future__ import annotations
 
 import io
+import os
 import zlib
 from typing import Iterator
 
@@ -54,6 +55,14 @@ class WatchedInput(io.RawIOBase):
         except BaseException as e:
             self.failure = self.failure or e
             raise
+
+    def size(self) -> int | None:
+        """The file's size in bytes, when the stream knows it without a request (a local file, a remote read
+        that has connected)."""
+        try:
+            return os.fstat(self.stream.fileno()).st_size
+        except (OSError, AttributeError, io.UnsupportedOperation):
+            return getattr(getattr(self.stream, "raw", None), "size", None)
 
     def raise_if_failed(self) -> None:
         """Re-raise the input's own failure, if it had one: the file must fail, not skip a record."""
