@@ -41,7 +41,9 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 @dataclass(frozen=True)
 class UrlFilterConfig:
     soft_word_threshold: int = param(2, "soft-banned words in a URL that drop it (FineWeb/datatrove)", ge=1)
-    blocklist_path: str = param("", "tar.gz with `domains` and `urls` files; empty: the shipped UT1 list")
+    blocklist_path: str = param(
+        "", "tar.gz with `domains` and `urls` files; empty: the shipped UT1 list", is_file=True
+    )
     extra_domains: tuple[str, ...] = param((), "more domains to block (exact registered domain or host)")
     use_word_lists: bool = param(True, "apply the banned / soft-banned / banned-subword URL word lists")
     datatrove_compatible: bool = param(
