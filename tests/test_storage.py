@@ -1,0 +1,26 @@
+"""Committing and sweeping on a local filesystem while stragglers of a killed run may still be writing."""
+
+from __future__ import annotations
+
+import os
+
+from pipeline import storage
+
+
+def test_a_leftover_that_disappears_during_the_sweep_is_not_an_error(tmp_path, monkeypatch):
+    """A worker of a killed run can rename its temporary file between the sweep's walk and its delete."""
+    (tmp_path / "a").mkdir()
+    for name in ("part-1.parquet.tmp-x", "part-2.parquet.tmp-y", "part-3.parquet"):
+        (tmp_path / "a" / name).write_bytes(b"x")
+    real_remove = os.remove
+
+    def renamed_first(path):
+        if path.endswith("tmp-x"):
+            real_remove(path)  # the straggler committed it just now
+            raise FileNotFoundError(path)
+        real_remove(path)
+
+    monkeypatch.setattr(os, "remove", renamed_first)
+    fs, _ = storage.filesystem(str(tmp_path))
+    assert storage.remove_leftovers(fs, str(tmp_path)) == 1
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["part-3.parquet"]
