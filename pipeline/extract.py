@@ -1,8 +1,19 @@
-"""`extract`: main text from HTML with trafilatura, FineWeb's settings, one time limit per document.
+"""`extract`: main text from HTML with trafilatura, FineWeb's settings; deterministic guards before it.
 
 Deterministic on purpose: trafilatura's `deduplicate=True` keeps an LRU cache across documents, so a
 paragraph's fate depends on what the worker saw before (DESIGN.md invariant 3); we never turn it on.
-Drops: `extract.no_text` (nothing left: boilerplate-only pages), `extract.timeout`, `extract.error`.
+
+Which pages are too costly to extract is decided from the page, not from a clock, so that the same input gives
+the same documents on any machine and under any load (FineWeb's 1 s wall-clock limit does not: a loaded or
+slower machine drops more). trafilatura's CPU time grows with the number of HTML elements (R² 0.90 over 1,604
+real pages, about 0.06 CPU-s per 1,000 elements; payload bytes alone predict it poorly, R² 0.11: BENCHMARKS.md
+"Extraction cost"), so a page is dropped before trafilatura when its payload is over `max_html_bytes`
+(`extract.too_large`, before parsing: what reaches lxml is bounded) or its parsed tree has more than
+`max_elements` elements (`extract.too_complex`). The parsed tree is the one trafilatura extracts from, so the
+guard costs one XPath count. A CPU-time limit remains as a safety net far above any page that passes the
+guards (`extract.timeout`, counted on its own; never hit by a real page here).
+Drops: `extract.too_large`, `extract.too_complex`, `extract.no_text` (nothing left: boilerplate-only pages),
+`extract.timeout`, `extract.error`.
 """
 
 from __future__ import annotations
@@ -24,8 +35,22 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]
 
 @dataclass(frozen=True)
 class ExtractConfig:
+    max_html_bytes: int = param(
+        2_000_000,
+        "larger payloads are dropped unparsed (extract.too_large); CommonCrawl truncates bodies at 1 MiB, so this "
+        "only meets other crawls' pages (1 of 1,604 real pages here)",
+        ge=1,
+    )
+    max_elements: int = param(
+        20_000,
+        "pages with more HTML elements are dropped before trafilatura (extract.too_complex): 2 of 1,604 real "
+        "pages; every page under it took < 1 CPU-s here (bench/extract_cost.py)",
+        ge=1,
+    )
     timeout_s: float = param(
-        1.0, "CPU-time limit per document, seconds (datatrove's 1 s, but CPU: load-proof)", ge=0.001
+        10.0,
+        "CPU-time safety net per document (extract.timeout): 10x the slowest page that passes the guards",
+        ge=0.001,
     )
     favor_precision: bool = param(True, "trafilatura favor_precision: less text, less boilerplate (FineWeb)")
     include_comments: bool = param(False, "keep user comments (FineWeb: no)")
@@ -38,9 +63,11 @@ class TrafilaturaExtractor:
 
     def __init__(self, cfg: ExtractConfig):
         import trafilatura  # heavy import, done once per worker task
+        from trafilatura.utils import load_html
 
         self.cfg = cfg
         self._extract = trafilatura.extract
+        self._load_html = load_html
         self._warned = False
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -57,11 +84,18 @@ class TrafilaturaExtractor:
         return with_drop_reasons(batch, reasons)
 
     def _one(self, body: bytes, charset: str | None) -> tuple[str | None, str | None]:
+        if len(body) > self.cfg.max_html_bytes:
+            return None, "extract.too_large"
         html = decode_html(body, charset)
         try:
+            tree = self._load_html(html)  # lxml, bounded by max_html_bytes; the tree trafilatura extracts from
+            if tree is None:
+                return None, "extract.no_text"
+            if tree.xpath("count(//*)") > self.cfg.max_elements:
+                return None, "extract.too_complex"
             with time_limit(self.cfg.timeout_s):
                 text = self._extract(
-                    html,
+                    tree,
                     favor_precision=self.cfg.favor_precision,
                     include_comments=self.cfg.include_comments,
                     include_tables=self.cfg.include_tables,
