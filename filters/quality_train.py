@@ -14,6 +14,11 @@ seed and zero-filled allocations (`zeroed_allocations`: fastText reads memory it
 same inputs and flags give the same model (tests/test_quality_classifier.py checks it).
 `--quantize` writes a product-quantized `.ftz` (fastText's `quantize(retrain=True)`): MBs, not hundreds.
 Held-out metrics are for the positive label at 0.5 (argmax) and at the stage's default 0.25.
+
+Progress (issue 13 item 7): `train_quality` says what it is doing, a line at a time, to `progress` (stderr by
+default): each input file and the documents read so far, the split, fastText's own progress (its `verbose=2`
+output, which it writes to file descriptor 2, relayed a line every PROGRESS_EVERY_S), quantizing, saving,
+evaluation. Printing changes nothing that is trained: `verbose` only decides what fastText prints.
 """
 
 from __future__ import annotations
@@ -23,15 +28,28 @@ import ctypes
 import gzip
 import hashlib
 import json
+import os
 import random
+import sys
 import tempfile
+import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from filters.quality_classifier import full_label, label_scores, one_line
 
 STAGE_MIN_SCORE = 0.25  # the stage's default threshold (RedPajama-v1); reported next to argmax
 _M_PERTURB = -6  # glibc <malloc.h>
+PROGRESS_EVERY_S = 10.0  # a "so far" line (documents read, fastText's progress) at most this often
+
+Progress = Callable[[str], None]  # hears one line of progress at a time
+
+
+def stderr_progress(line: str) -> None:
+    """The default `progress`: `train-quality: <line>` on stderr."""
+    print(f"train-quality: {line}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -67,24 +85,46 @@ class TrainReport:
     output_bytes: int = 0
 
 
-def read_documents(path: str | Path, min_chars: int = 0) -> list[Doc]:
-    """Documents of one input file (format by suffix, see the module docstring), in file order."""
+def read_documents(path: str | Path, min_chars: int = 0, progress: Progress | None = None) -> list[Doc]:
+    """Documents of one input file (format by suffix, see the module docstring), in file order. `progress` hears
+    how many were read and kept so far, every PROGRESS_EVERY_S, and once at the end."""
     path = Path(path)
-    name = path.name.lower()
-    if name.endswith((".jsonl", ".jsonl.gz")):
-        rows = _jsonl_rows(path)
-    elif name.endswith(".parquet"):
-        rows = _parquet_rows(path)
-    elif name.endswith(".txt"):
-        rows = ({"text": block} for block in _blocks(path.read_text(encoding="utf-8")))
-    else:
-        raise ValueError(f"train-quality: unsupported input {path} (use .txt, .jsonl, .jsonl.gz or .parquet)")
-    docs = []
-    for i, row in enumerate(rows):
+    docs, read = [], 0
+    so_far = _Every(PROGRESS_EVERY_S)
+    for read, row in enumerate(_rows(path), 1):
         text = row.get("text") or ""
         if len(text.strip()) >= min_chars:
-            docs.append(Doc(text, str(row.get("group") or f"{path.name}#{i}")))
+            docs.append(Doc(text, str(row.get("group") or f"{path.name}#{read - 1}")))
+        if progress and so_far():
+            progress(f"  {path.name}: {read:,} documents read so far, {len(docs):,} kept")
+    _say(progress, f"  {path.name}: {read:,} documents, {len(docs):,} of at least {min_chars} chars kept")
     return docs
+
+
+def _rows(path: Path):
+    name = path.name.lower()
+    if name.endswith((".jsonl", ".jsonl.gz")):
+        return _jsonl_rows(path)
+    if name.endswith(".parquet"):
+        return _parquet_rows(path)
+    if name.endswith(".txt"):
+        return ({"text": block} for block in _blocks(path.read_text(encoding="utf-8")))
+    raise ValueError(f"train-quality: unsupported input {path} (use .txt, .jsonl, .jsonl.gz or .parquet)")
+
+
+class _Every:
+    """`every()` is true at most once per `seconds` (not on the first call: a short job prints nothing extra)."""
+
+    def __init__(self, seconds: float, clock=time.monotonic):
+        self.seconds, self.clock = seconds, clock
+        self.last = clock()
+
+    def __call__(self) -> bool:
+        now = self.clock()
+        if now - self.last < self.seconds:
+            return False
+        self.last = now
+        return True
 
 
 def _blocks(content: str) -> list[str]:
@@ -133,17 +173,119 @@ def write_training_file(path: Path, labelled: list[tuple[str, Doc]], seed: int) 
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
-def train_model(train_file: Path, params: TrainParams):
+def train_model(train_file: Path, params: TrainParams, progress: Progress | None = None):
+    """fastText supervised training, then `--quantize`; with `progress`, fastText's own progress is relayed to it
+    (the same model either way: `verbose` only decides what fastText prints)."""
     import fasttext
 
+    verbose = 2 if progress else 0
     with zeroed_allocations():
+        _say(progress, f"fastText: training ({params.epoch} epochs, dim {params.dim}, wordNgrams {params.wordNgrams})")
+        started = time.monotonic()
         try:
-            model = _train_supervised(fasttext, train_file, params)
+            with fasttext_output_to(progress):
+                model = _train_supervised(fasttext, train_file, params, verbose)
         except RuntimeError as e:  # fastText's only training error in practice: "Encountered NaN."
             raise RuntimeError(f"train-quality: fastText training failed ({e}); try a smaller --lr") from e
+        _say(progress, f"fastText: trained in {time.monotonic() - started:.0f} s")
         if params.quantize:
-            model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=params.cutoff, thread=1, verbose=0)
+            _quantize(model, train_file, params, progress)
     return model
+
+
+def _quantize(model, train_file: Path, params: TrainParams, progress: Progress | None) -> None:
+    _say(progress, f"quantizing (retrain on the training file, cutoff {params.cutoff:,})")
+    started = time.monotonic()
+    options = {"qnorm": True, "retrain": True, "cutoff": params.cutoff, "thread": 1, "verbose": 2 if progress else 0}
+    with fasttext_output_to(progress):
+        model.quantize(input=str(train_file), **options)
+    _say(progress, f"quantized in {time.monotonic() - started:.0f} s")
+
+
+def _say(progress: Progress | None, line: str) -> None:
+    if progress:
+        progress(line)
+
+
+@contextlib.contextmanager
+def fasttext_output_to(progress: Progress | None):
+    """While inside, what fastText prints (C++ std::cerr: file descriptor 2, a progress line rewritten after "\\r"
+    every 100 ms) goes to `progress` through a pipe, as lines (`_LineRelay`); Python's own sys.stderr keeps
+    writing where fd 2 went before. Nothing is redirected without `progress`."""
+    if progress is None:
+        yield
+        return
+    if sys.stderr is not None:
+        sys.stderr.flush()
+    saved = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    relay = threading.Thread(target=_relay, args=(read_end, _LineRelay(progress, "fastText: ")), daemon=True)
+    relay.start()
+    try:
+        with _python_stderr_to(saved):
+            yield
+    finally:
+        os.dup2(saved, 2)  # closes the pipe's last write end: the relay reads to its end and stops
+        os.close(saved)
+        relay.join()
+
+
+@contextlib.contextmanager
+def _python_stderr_to(fd: int):
+    """sys.stderr writes to `fd` while inside, if it wrote to file descriptor 2 (else it is left alone: a test's
+    capture, say). Without this, a progress line printed to sys.stderr would go into the relay's own pipe."""
+    try:
+        on_fd2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        on_fd2 = False
+    if not on_fd2:
+        yield
+        return
+    with open(fd, "w", closefd=False, encoding="utf-8", errors="replace") as stream:
+        with contextlib.redirect_stderr(stream):
+            yield
+
+
+def _relay(read_end: int, lines: _LineRelay) -> None:
+    with open(read_end, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(65536):
+            lines.feed(chunk)
+    lines.close()
+
+
+class _LineRelay:
+    """fastText's output as lines: a segment ended by a newline is final and always passed on; one ended by "\\r"
+    (a progress line that the next one overwrites) is passed on at most every `every_s`. Errors of `progress`
+    are not raised here: the relay must keep draining the pipe or fastText would block on a full one."""
+
+    def __init__(self, progress: Progress, prefix: str, every_s: float | None = None, clock=time.monotonic):
+        self.progress, self.prefix = progress, prefix
+        self.every = _Every(PROGRESS_EVERY_S if every_s is None else every_s, clock)
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> None:
+        self.pending += chunk
+        while True:
+            ends = [i for i in (self.pending.find(b"\r"), self.pending.find(b"\n")) if i >= 0]
+            if not ends:
+                return
+            end = min(ends)
+            segment, final = self.pending[:end], self.pending[end : end + 1] == b"\n"
+            self.pending = self.pending[end + 1 :]
+            if final or self.every():
+                self._emit(segment)
+
+    def close(self) -> None:
+        self._emit(self.pending)
+        self.pending = b""
+
+    def _emit(self, segment: bytes) -> None:
+        text = " ".join(segment.decode("utf-8", errors="replace").split())
+        if text:
+            with contextlib.suppress(Exception):
+                self.progress(self.prefix + text)
 
 
 @contextlib.contextmanager
@@ -168,7 +310,7 @@ def zeroed_allocations():
         mallopt(_M_PERTURB, 0)
 
 
-def _train_supervised(fasttext, train_file: Path, params: TrainParams):
+def _train_supervised(fasttext, train_file: Path, params: TrainParams, verbose: int = 0):
     return fasttext.train_supervised(
         input=str(train_file),
         epoch=params.epoch,
@@ -179,7 +321,7 @@ def _train_supervised(fasttext, train_file: Path, params: TrainParams):
         bucket=params.bucket,
         seed=params.seed,
         thread=1,  # more threads make fastText's SGD order (and so the model) non-deterministic
-        verbose=0,
+        verbose=verbose,  # 2: progress to stderr (fasttext_output_to); the model is the same
     )
 
 
@@ -204,36 +346,54 @@ def _confusion(scores: list[float], truth: list[bool], threshold: float) -> dict
     }
 
 
-def load_split(paths: list[str], params: TrainParams) -> tuple[list[Doc], list[Doc]]:
+def load_split(
+    paths: list[str], params: TrainParams, progress: Progress | None = None, side: str = "documents"
+) -> tuple[list[Doc], list[Doc]]:
     """All documents of some input files, split into (train, held-out) by the seeded group split."""
-    docs = [d for p in paths for d in read_documents(p, params.min_chars)]
+    docs = []
+    for n, path in enumerate(paths, 1):
+        _say(progress, f"reading {side} file {n} of {len(paths)}: {path}")
+        docs += read_documents(path, params.min_chars, progress)
     if not docs:
         raise ValueError(f"train-quality: no document of at least {params.min_chars} chars in {', '.join(paths)}")
-    return split_train_test(docs, params.test_frac, params.seed)
+    train, test = split_train_test(docs, params.test_frac, params.seed)
+    _say(progress, f"{side}: {len(docs):,} documents, split by group: {len(train):,} train, {len(test):,} held out")
+    return train, test
 
 
-def train_quality(positive: list[str], negative: list[str], output: str, params: TrainParams) -> TrainReport:
-    """Read, split, train, save, evaluate. The CLI's `train-quality` is this function plus printing."""
-    pos_train, pos_test = load_split(positive, params)
-    neg_train, neg_test = load_split(negative, params)
+def train_quality(
+    positive: list[str],
+    negative: list[str],
+    output: str,
+    params: TrainParams,
+    progress: Progress | None = stderr_progress,
+) -> TrainReport:
+    """Read, split, train, save, evaluate. The CLI's `train-quality` is this function plus printing the report.
+    `progress` hears what is being done, a line at a time (None: nothing is printed)."""
+    pos_train, pos_test = load_split(positive, params, progress, "positive")
+    neg_train, neg_test = load_split(negative, params, progress, "negative")
     pos_label, neg_label = full_label(params.label), full_label(params.negative_label)
     if pos_label == neg_label:
         raise ValueError(f"train-quality: positive and negative labels are the same: {pos_label}")
     with tempfile.TemporaryDirectory(prefix="train-quality-") as tmp:
         train_file = Path(tmp) / "train.txt"
         labelled = [(pos_label, d) for d in pos_train] + [(neg_label, d) for d in neg_train]
+        _say(progress, f"writing the training file: {len(labelled):,} documents, shuffled")
         write_training_file(train_file, labelled, params.seed)
-        model = train_model(train_file, params)
+        model = train_model(train_file, params, progress)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     model.save_model(output)
     report = TrainReport(params=asdict(params), output=output, output_bytes=Path(output).stat().st_size)
+    _say(progress, f"saved {output} ({report.output_bytes:,} bytes); hashing the inputs (sha256)")
     report.inputs = {p: _sha256(p) for p in positive + negative}
     report.counts = {
         "train": {"positive": len(pos_train), "negative": len(neg_train)},
         "held_out": {"positive": len(pos_test), "negative": len(neg_test)},
     }
     if pos_test and neg_test:
+        _say(progress, f"evaluating on {len(pos_test) + len(neg_test):,} held-out documents")
         report.held_out = held_out_metrics(model, pos_test, neg_test, params.label)
+    _say(progress, "done")
     return report
 
 
