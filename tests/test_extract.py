@@ -35,19 +35,19 @@ def _batch(*bodies: bytes, charset: str | None = "utf-8") -> pa.Table:
 
 def test_pages_over_the_guards_are_dropped_before_extraction_whatever_the_machine():
     """Decided from the page (bytes, then elements), not from a clock: the same on any CPU and under any load."""
-    complex_page = b"<html><body>" + b"<p>word</p>" * 25_000 + b"</body></html>"  # 25,000 elements, 300 KB
+    complex_page = b"<html><body>" + b"<p>word</p>" * 25_000 + b"</body></html>"  # 25,002 start tags, 300 KB
     stage = TrafilaturaExtractor(ExtractConfig())
     started = time.process_time()
     out = stage(_batch(RUNAWAY, complex_page, ARTICLE))
     assert out.column("drop_reason").to_pylist() == ["extract.too_large", "extract.too_complex", None]
     assert time.process_time() - started < 5.0  # neither was handed to trafilatura
-    just_under = TrafilaturaExtractor(ExtractConfig(max_elements=25_003))  # html, head, body + the paragraphs
+    just_under = TrafilaturaExtractor(ExtractConfig(max_tags=25_002))
     assert just_under(_batch(complex_page)).column("drop_reason").to_pylist() == [None]
 
 
 def test_runaway_page_is_stopped_at_its_time_limit_and_the_batch_goes_on():
     """The safety net: with the guards opened wide, a page that runs away is stopped by CPU time."""
-    stage = TrafilaturaExtractor(ExtractConfig(timeout_s=0.5, max_html_bytes=10**9, max_elements=10**9))
+    stage = TrafilaturaExtractor(ExtractConfig(timeout_s=0.5, max_html_bytes=10**9, max_tags=10**9))
     started = time.process_time()  # the limit is CPU time, so a loaded machine does not change the outcome
     out = stage(_batch(RUNAWAY, ARTICLE))
     elapsed = time.process_time() - started
