@@ -46,7 +46,7 @@ class ExtractConfig:
     max_tags: int = param(
         20_000,
         "pages with more HTML start tags are dropped before trafilatura (extract.too_complex): 2 of 1,604 real "
-        "pages; every real page under it took < 1 CPU-s here (bench/extract_cost.py)",
+        "pages; the slowest real page under it took 1.0 CPU-s here (bench/extract_cost.py)",
         ge=1,
     )
     timeout_s: float = param(
