@@ -85,5 +85,5 @@ def test_cli_reports_config_error_and_writes_nothing(tmp_path):
 def test_cli_stages_lists_every_stage_with_defaults():
     result = subprocess.run([sys.executable, "-m", "pipeline", "stages"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0
-    for expected in ("read (source)", "extract (map)", "language (map)", "min_score: 0.65", "timeout_s: 1.0"):
+    for expected in ("read (source)", "extract (map)", "language (map)", "min_score: 0.65", "timeout_s: 10.0"):
         assert expected in result.stdout
