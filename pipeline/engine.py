@@ -204,12 +204,12 @@ def _run_tasks(todo, config, address, num_cpus, echo) -> list[tuple[str, str]]:
     _init_ray(address, num_cpus)
     task = ray.remote(max_retries=config.options.max_retries)(process_file)
     config_ref = ray.put(config)
-    board = ray.remote(num_cpus=0)(ProgressBoard).remote()  # the files in flight report here
+    board = _progress_board()
     display = Display(len(todo), echo)
     args = [(index, path, config_ref, _BoardClient(board)) for index, path in todo]
     failed: list[tuple[str, str]] = []
     try:
-        for i, ref in _as_completed(task, args, on_wait=lambda: display.refresh(ray.get(board.snapshot.remote()))):
+        for i, ref in _as_completed(task, args, on_wait=lambda: _refresh(display, board)):
             index, path = todo[i]
             board.finish.remote(index)
             try:
@@ -222,14 +222,38 @@ def _run_tasks(todo, config, address, num_cpus, echo) -> list[tuple[str, str]]:
     return failed
 
 
+def _progress_board():
+    """The ProgressBoard actor, on the driver's node: a lost worker node must not take the display with it (and
+    it restarts, empty, if it dies anyway)."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
+    return ray.remote(num_cpus=0, max_restarts=-1)(ProgressBoard).options(scheduling_strategy=here).remote()
+
+
+def _refresh(display: Display, board) -> None:
+    """Redraw from the board; progress is never worth failing a run for (a restarting actor, a slow reply)."""
+    import ray
+
+    try:
+        display.refresh(ray.get(board.snapshot.remote(), timeout=POLL_S * 10))
+    except (ray.exceptions.RayError, TimeoutError):
+        pass
+
+
 class _BoardClient:
-    """What a file task calls to report its progress: a one-way message to the driver's ProgressBoard actor."""
+    """What a file task calls to report its progress: a one-way message to the driver's ProgressBoard actor.
+    A message that cannot be sent is dropped: progress never fails a file."""
 
     def __init__(self, board):
         self.board = board
 
     def __call__(self, *values) -> None:
-        self.board.update.remote(*values)
+        try:
+            self.board.update.remote(*values)
+        except Exception:  # the actor restarting after its node died; the next report gets through
+            pass
 
 
 def _as_completed(task, args_list: list[tuple], on_wait=None):
