@@ -206,7 +206,7 @@ class RssMonitor(threading.Thread):
 
     def sample(self) -> None:
         workers_sum = services_sum = 0
-        step = self.per_step.setdefault(self.step, {"max_worker_rss": 0, "max_workers_sum": 0})
+        step = self.per_step.setdefault(self.step, {"max_worker_rss": 0, "max_workers_sum": 0, "worker_cpu_s": 0.0})
         try:
             children = self.driver.children(recursive=True)
         except psutil.Error:
@@ -215,12 +215,16 @@ class RssMonitor(threading.Thread):
             try:
                 title = (proc.cmdline() or [proc.name()])[0]
                 rss = proc.memory_info().rss
+                cpu = sum(proc.cpu_times()[:2])  # user + system, since the process started
             except psutil.Error:
                 continue
             is_ray_title = title.startswith("ray::") or proc.name().startswith("ray::")
             kind = "worker" if is_ray_title and not title.startswith(RAY_AGENTS) else "service"
             entry = self.per_pid.setdefault(proc.pid, {"kind": kind, "name": proc.name(), "max_rss": 0, "titles": {}})
             entry["max_rss"] = max(entry["max_rss"], rss)
+            if kind == "worker":  # CPU since the last sample goes to the step running now (edges blur a little)
+                step["worker_cpu_s"] += cpu - entry.get("cpu_s", 0.0)
+            entry["cpu_s"] = cpu
             if kind == "worker":
                 entry["titles"][title] = max(entry["titles"].get(title, 0), rss)
                 workers_sum += rss

@@ -143,7 +143,8 @@ def generate(output: str, n_docs: int, n_parts: int, seed: int, env: dict) -> tu
 
 
 def write_config(folder: Path, output: str) -> Path:
-    body = f"output: {output}\nmax_task_memory_mb: 1500\nstages:\n  - stage: read\n"
+    # read and extract as the per-file pass that committed the parts ran them (the order check needs extract)
+    body = f"output: {output}\nmax_task_memory_mb: 1500\nstages:\n  - stage: read\n  - stage: extract\n"
     body += "".join(f"  - stage: {name}\n" for name in STAGES)
     path = folder / "stages.yaml"
     path.write_text(body)
