@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     tokens.add_argument("output", metavar="OUT")
     tokens.set_defaults(func=_cmd_tokens, command_parser=tokens, output_folder_needed=True)
     _add_train_quality(sub)
+    _add_train_lm(sub)
     return parser
 
 
@@ -91,6 +92,28 @@ def _add_train_quality(sub) -> None:
         train.add_argument(flag, dest=name, type=type(default), default=default, help=f"default {default}")
     train.add_argument("--report", metavar="JSON", help="also write the training report (inputs' sha256, metrics)")
     train.set_defaults(func=_cmd_train_quality, command_parser=train)
+
+
+def _add_train_lm(sub) -> None:
+    from filters.lm_train import LmParams
+
+    d = LmParams()
+    train = sub.add_parser(
+        "train-lm",
+        help="train a SentencePiece + KenLM model folder for the perplexity stage (CCNet's recipe; needs lmplz)",
+        description="Inputs as train-quality's. Writes <language>.sp.model, <language>.arpa.bin, cutoff.csv "
+        "(percentiles of the new model's perplexities over --crawl) and train_report.json into --output: a "
+        "model_dir for the perplexity stage. Needs KenLM's lmplz and build_binary (PATH or --kenlm-bin).",
+    )
+    train.add_argument("--text", nargs="+", required=True, metavar="FILE", help="reference text (e.g. Wikipedia)")
+    train.add_argument("--crawl", nargs="*", default=[], metavar="FILE", help="crawl documents for cutoff.csv")
+    train.add_argument("--output", required=True, metavar="DIR", help="model folder to write")
+    train.add_argument("--kenlm-bin", metavar="DIR", help="folder of lmplz and build_binary (default: PATH)")
+    for f in dataclasses.fields(LmParams):  # --vocab-size, --order, --prune, --binary, ... (filters/lm_train.py)
+        default = getattr(d, f.name)
+        flag, kind = "--" + f.name.replace("_", "-"), type(default)
+        train.add_argument(flag, dest=f.name, type=kind, default=default, help=f"default {default!r}")
+    train.set_defaults(func=_cmd_train_lm, command_parser=train)
 
 
 def _check_output_folder(output: str) -> None:
@@ -188,6 +211,21 @@ def _cmd_train_quality(args) -> int:
         with open(args.report, "w") as f:
             f.write(text + "\n")
     print(text)
+    return 0
+
+
+def _cmd_train_lm(args) -> int:
+    import json
+
+    from filters.lm_train import LmParams, train_lm
+
+    params = LmParams(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LmParams)})
+    try:
+        report = train_lm(args.text, args.output, params, args.crawl, args.kenlm_bin)
+    except (OSError, ValueError, RuntimeError) as e:  # a missing input or tool, lmplz failing
+        print(f"train-lm: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=1))
     return 0
 
 

@@ -38,6 +38,7 @@ STAGE_MODULES = (
     "filters.c4_quality",
     "filters.fineweb_quality",
     "filters.toxicity",
+    "filters.perplexity",
     "filters.quality_classifier",
     "dedup.exact",
     "dedup.line_dedup",

@@ -145,8 +145,9 @@ def _histograms(stages: list[dict]) -> list[dict]:
     for s in stages:
         signals = getattr(REGISTRY.get(s["name"]).impl, "signals", {}) if s["name"] in REGISTRY else {}
         for column, counts in s.get("histograms", {}).items():
-            field = signals.get(column)
-            threshold = s.get("config", {}).get(field) if field else None
+            field, config = signals.get(column), s.get("config", {})
+            # a config field's name, or a function of the config (perplexity: a percentile from its bucket fields)
+            threshold = field(config) if callable(field) else config.get(field) if field else None
             charts.append(
                 {"stage": s["name"], "column": column, "counts": counts, "centers": centers, "threshold": threshold}
             )

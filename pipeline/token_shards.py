@@ -12,7 +12,8 @@ Steps (Ray tasks, each committed with a marker, skipped on re-run):
 4. manifest (driver): `tokens/manifest.json`, written last, from what the shard tasks recorded.
 The order of documents is a function of (seed, doc_id) only, so shards are byte-identical whatever the
 number of workers. Columns: `tokens` list<uint16> (uint32 for vocabularies over 65,536), `num_tokens`,
-`doc_id` and `id` (join with docs/), `source`, `quality_score` (null when no quality classifier ran).
+`doc_id` and `id` (join with docs/), `source`, `quality_score` (null when no quality classifier ran), `perplexity`
+and `ccnet_bucket` (null when no perplexity stage ran).
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ def shard_schema(dtype) -> pa.Schema:
             ("id", pa.string()),
             ("source", pa.string()),
             ("quality_score", pa.float32()),
+            ("perplexity", pa.float64()),
+            ("ccnet_bucket", pa.string()),
         ]
     )
 
@@ -127,9 +130,15 @@ def _token_table(docs: pa.Table, ids: list[np.ndarray], dtype) -> pa.Table:
             "id": docs.column("id") if "id" in docs.column_names else pa.nulls(n, pa.string()),
             "source": docs.column("source") if "source" in docs.column_names else pa.nulls(n, pa.string()),
             "quality_score": pc.cast(quality, pa.float32()),
+            "perplexity": _column_or_nulls(docs, "perplexity", pa.float64()),
+            "ccnet_bucket": _column_or_nulls(docs, "ccnet_bucket", pa.string()),
         },
         schema=schema,
     )
+
+
+def _column_or_nulls(docs: pa.Table, name: str, type_: pa.DataType):
+    return pc.cast(docs.column(name), type_) if name in docs.column_names else pa.nulls(docs.num_rows, type_)
 
 
 def shuffle_keys(doc_ids: np.ndarray, seed: int) -> np.ndarray:
@@ -179,7 +188,9 @@ def _write_shard(fs, path: str, table: pa.Table, rows: np.ndarray, lengths: np.n
     with storage.open_for_commit(fs, path) as f:
         sink = HashingWriter(f)
         # dictionary encoding off for token lists: ids repeat too little for it to pay (~0.95 bytes/token with zstd)
-        with pq.ParquetWriter(sink, table.schema, compression="zstd", use_dictionary=["id", "source"]) as writer:
+        with pq.ParquetWriter(
+            sink, table.schema, compression="zstd", use_dictionary=["id", "source", "ccnet_bucket"]
+        ) as writer:
             for start, stop in _cuts(lengths, cfg.row_group_tokens):
                 writer.write_table(table.take(pa.array(rows[start:stop])), row_group_size=stop - start)
     return sink.hexdigest()
