@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import functools
 import io
 import random
 import sys
@@ -37,24 +38,35 @@ _TRANSIENT_ERRNOS = {
 # HTTP statuses worth another try (RFC 9110: 503 Service Unavailable, 429 Too Many Requests, gateways).
 _TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 
-# Connection trouble in the libraries under fsspec, matched by class name so that none must be imported:
-# aiohttp (HTTP, and S3 under aiobotocore), botocore, http.client, fsspec's own timeout.
-_CONNECTION_ERRORS = {
-    "ClientConnectionError",  # aiohttp: refused, reset, server disconnected (and its subclasses)
-    "ClientPayloadError",  # aiohttp: the body ended before Content-Length
-    "ServerTimeoutError",
-    "EndpointConnectionError",  # botocore
-    "ConnectionClosedError",
-    "ReadTimeoutError",
-    "ConnectTimeoutError",
-    "ResponseStreamingError",
-    "IncompleteReadError",
-    "HTTPClientError",
-    "IncompleteRead",  # http.client
-    "RemoteDisconnected",
-    "FSTimeoutError",  # fsspec
-    "SSLEOFError",  # a TLS connection closed without its close_notify
-}
+
+@functools.cache
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    """Connection trouble in the libraries under fsspec (imported on first use: the module stays light):
+    aiohttp (HTTP, and S3 under aiobotocore), botocore, http.client, fsspec's own timeout, and a TLS
+    connection closed without its close_notify."""
+    import http.client
+    import ssl
+
+    import aiohttp
+    import botocore.exceptions as boto
+    from fsspec.exceptions import FSTimeoutError
+
+    return (
+        aiohttp.ClientConnectionError,  # refused, reset, server disconnected (and its subclasses)
+        aiohttp.ClientPayloadError,  # the body ended before Content-Length
+        aiohttp.ServerTimeoutError,
+        boto.EndpointConnectionError,
+        boto.ConnectionClosedError,
+        boto.ReadTimeoutError,
+        boto.ConnectTimeoutError,
+        boto.ResponseStreamingError,
+        boto.IncompleteReadError,
+        boto.HTTPClientError,
+        http.client.IncompleteRead,
+        http.client.RemoteDisconnected,
+        FSTimeoutError,
+        ssl.SSLEOFError,
+    )
 
 
 class RetriesExhausted(OSError):
@@ -116,8 +128,7 @@ def transient_kind(error: BaseException) -> str | None:
     status = getattr(error, "status", None)  # aiohttp.ClientResponseError
     if isinstance(status, int):
         return f"http.{status}" if status in _TRANSIENT_STATUSES else None
-    classes = {c.__name__ for c in type(error).__mro__}
-    if isinstance(error, (ConnectionError, TimeoutError)) or _CONNECTION_ERRORS & classes:
+    if isinstance(error, (ConnectionError, TimeoutError, *_connection_errors())):
         return f"connection.{type(error).__name__}"
     if isinstance(error, OSError) and error.errno in _TRANSIENT_ERRNOS:
         return f"os.{errno.errorcode.get(error.errno, error.errno)}"

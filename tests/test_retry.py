@@ -43,6 +43,15 @@ def test_transient_kind(error, kind):
     assert transient_kind(error) == kind
 
 
+def test_library_connection_errors_are_classified_by_type_not_by_name():
+    import aiohttp
+
+    reset = aiohttp.ServerDisconnectedError()
+    assert transient_kind(reset) == "connection.ServerDisconnectedError"  # a subclass of ClientConnectionError
+    look_alike = type("ClientConnectionError", (Exception,), {})()  # same name, not the library's class
+    assert transient_kind(look_alike) is None
+
+
 def test_botocore_connection_errors_are_transient():
     botocore = pytest.importorskip("botocore.exceptions")
     error = botocore.EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
