@@ -111,23 +111,3 @@ def roots_from_stars(parts) -> dict[int, int]:
             nodes, minimum = _group_min(src, dst)
             roots.update(zip(nodes.tolist(), minimum.tolist()))
     return roots
-
-
-def union_find_reference(u: np.ndarray, v: np.ndarray) -> dict[int, int]:
-    """Plain union-find (smallest id as root), the reference the distributed version is tested against."""
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in zip(u.tolist(), v.tolist()):
-        if a == b:
-            continue  # a self-loop is no edge (the distributed version drops them too)
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return {x: find(x) for x in list(parent)}
