@@ -17,7 +17,8 @@ way over crawl pages; a `model_dir` with a `cutoff.csv` uses that one, else CCNe
 CCNet's rounded value), `ccnet_bucket` and `perplexity_percentile` (the row of the cutoff table the perplexity
 reaches, / 100; the report's histogram, with the kept buckets' upper cutoff marked) on every document it sees.
 Keeps `keep_buckets` (RedPajama-v1: head, middle) and, if `max_perplexity` is set, perplexity <= it; a dropped
-document's reason is `perplexity.<its bucket>`.
+document's reason is `perplexity.<its bucket>`. Cost: 3.4 CPU-ms per English crawl page (1.9 MB/CPU-s, half of it
+SentencePiece), against 4.7 for the four heuristic filters and 0.7 for the quality classifier (BENCHMARKS.md).
 """
 
 from __future__ import annotations

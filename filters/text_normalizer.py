@@ -11,7 +11,8 @@ CCNet runs these as five passes of Python code per character. Each later step ma
 string whatever its neighbours, and no step's output feeds an earlier step's rule (`0` is no mark, no punctuation
 and no control character; the replacements are ASCII punctuation and spaces), so after NFD one `str.translate`
 over a table built once per process gives the same string (tests/test_perplexity_normalizer.py checks it against
-a plain transcription of CCNet's functions, code point by code point). Wikipedia-like English text: ~20 MB/s.
+a plain transcription of CCNet's functions, code point by code point). English crawl text: ~11 MB/CPU-s;
+the table takes 0.16 CPU-s to build, once per worker process.
 """
 
 from __future__ import annotations
