@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,38 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+def _is_loopback(address) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    return not isinstance(host, str) or host.startswith(_LOOPBACK) or host == "0.0.0.0"
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch):
+    """Plain `pytest` is hermetic too (scripts/test.sh adds a network namespace on top): a test that tries to
+    reach anything but loopback fails at once, saying where it tried to go, instead of hanging or leaking."""
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def refuse(address):
+        raise RuntimeError(f"a test tried to reach {address!r}: tests stay on loopback (tests/conftest.py)")
+
+    def connect(self, address):
+        return real_connect(self, address) if _is_loopback(address) else refuse(address)
+
+    def connect_ex(self, address):
+        return real_connect_ex(self, address) if _is_loopback(address) else refuse(address)
+
+    def getaddrinfo(host, *args, **kwargs):
+        return real_getaddrinfo(host, *args, **kwargs) if host is None or _is_loopback(host) else refuse(host)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 def shared_data(sub: str) -> Path:

@@ -24,3 +24,15 @@ def test_a_leftover_that_disappears_during_the_sweep_is_not_an_error(tmp_path, m
     fs, _ = storage.filesystem(str(tmp_path))
     assert storage.remove_leftovers(fs, str(tmp_path)) == 1
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["part-3.parquet"]
+
+
+def test_a_test_cannot_reach_beyond_loopback():
+    """The autouse guard of tests/conftest.py: plain pytest stays on loopback too."""
+    import socket
+
+    import pytest
+
+    with pytest.raises(RuntimeError, match="tests stay on loopback"):
+        socket.create_connection(("203.0.113.7", 80), timeout=1)  # TEST-NET-3: never routed
+    with pytest.raises(RuntimeError, match="tests stay on loopback"):
+        socket.getaddrinfo("data.commoncrawl.org", 443)
