@@ -4,7 +4,7 @@
 
 What is compared (one process each, documents per second on one core):
   ours       `pipeline.filepass.process_file` over the WARC: fastwarc -> trafilatura 2.3.1 (favor_precision,
-             SIGALRM 1 s limit) -> fastText lid.176.ftz (en >= 0.65) -> Parquet (zstd).
+             1 s CPU-time limit, SIGPROF) -> fastText lid.176.ftz (en >= 0.65) -> Parquet (zstd).
   datatrove  `WarcReader -> Trafilatura(favour_precision=True, deduplicate=False, timeout=1) ->
              LanguageFilter(["en"], 0.65) -> JsonlWriter` under `LocalPipelineExecutor(tasks=1, workers=1)`,
              in its own venv (bench/out/venv-datatrove), same trafilatura version, same .ftz model file

@@ -4,7 +4,7 @@ Records `language` (top-1 label) and `language_score` for every document that re
 so the report can histogram the scores. The model ships in `filters/assets/` (CC BY-SA 3.0, NOTICE.md);
 nothing is downloaded. Like CCNet, the document's text is classified as one line (newlines -> spaces).
 Threshold: FineWeb keeps `en` at 0.65; CCNet used 0.5. The quantized .ftz scores short English about
-0.76 (ENVIRONMENT.md), so 0.65 is strict for short pages.
+0.76 (measured on our machines; BENCHMARKS.md "Language ID"), so 0.65 is strict for short pages.
 """
 
 from __future__ import annotations

@@ -2,13 +2,14 @@
 heuristic filter that runs on it.
 
 Words are datatrove's English `split_into_words`: a blank spaCy 3.8 English tokenizer, whitespace tokens dropped.
-spaCy is not a dependency (64-400 docs/s per filter here, ENVIRONMENT.md): `split_words` re-implements its
+spaCy is only a dev dependency (64-400 docs/s per filter here, where ours does 280-14,000): `split_words` re-implements its
 tokenizer from spaCy's own rules, transcribed: the prefix/suffix/infix expressions (spacy/lang/punctuation.py,
 English infixes), the English exceptions ("don't" -> do n't, "cannot" -> can not, "U.S." and "e.g." whole,
 emoticons) and URL_MATCH, applied as spacy/tokenizer.pyx does (`_split_affixes`, `_attach_tokens`, then the
 special-case matcher that re-merges "):" and ":)"). spaCy lists its letters and symbols by hand; we derive the
 same sets from Unicode categories (identical on Python 3.11's Unicode 14). Tokens are identical to spaCy's on all
-2,287 documents of bench/parity_filters.py; the one known difference is in tests/test_parity_cases.py. Each
+2,287 documents of bench/parity_filters.py and on 2,000+ real texts in tests/test_spacy_parity.py (spaCy itself, in
+CI); the one known difference is in tests/test_parity_cases.py. Each
 chunk between whitespace is tokenized once per process and memoized (spaCy caches too): ~10x spaCy's speed.
 """
 

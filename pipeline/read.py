@@ -6,7 +6,7 @@ A document row leaves here already dropped (`drop_reason`) when it cannot be a w
 not HTML, an HTTP error status, an empty body, or a payload over `max_payload_bytes`. A record that
 cannot be read at all (truncated gzip, corrupt header) is an `error` row: the rest of the file goes on.
 
-fastwarc reads .warc.gz 2.6x faster than warcio here (ENVIRONMENT.md: 14,000 vs 5,300 records/s).
+fastwarc reads .warc.gz 2.6x faster than warcio (14,000 vs 5,300 records/s, measured on this project's machines).
 """
 
 from __future__ import annotations
