@@ -2,7 +2,7 @@
 heuristic filter that runs on it.
 
 Words are datatrove's English `split_into_words`: a blank spaCy 3.8 English tokenizer, whitespace tokens dropped.
-spaCy is only a dev dependency (64-400 docs/s per filter here, where ours does 280-14,000): `split_words` re-implements its
+spaCy is only a dev dependency (64-400 docs/s per filter here, ours 280-14,000): `split_words` re-implements its
 tokenizer from spaCy's own rules, transcribed: the prefix/suffix/infix expressions (spacy/lang/punctuation.py,
 English infixes), the English exceptions ("don't" -> do n't, "cannot" -> can not, "U.S." and "e.g." whole,
 emoticons) and URL_MATCH, applied as spacy/tokenizer.pyx does (`_split_affixes`, `_attach_tokens`, then the
