@@ -18,6 +18,22 @@ Deterministic: fixed record ids (uuid5), fixed dates, gzip mtime 0, pages in sor
     .venv/bin/python bench/make_bench_warc.py                 # bench/out/bench.warc.gz
     .venv/bin/python bench/make_bench_warc.py --repeat 4      # every page 4 times (bigger file)
     .venv/bin/python bench/make_bench_warc.py --shards 4      # also the same records split into 4 files
+    .venv/bin/python bench/make_bench_warc.py --mix cc        # bench/out/bench-ccmix.warc.gz (see below)
+    .venv/bin/python bench/make_bench_warc.py --mix all       # bench/out/bench-allpages.warc.gz
+
+Mixes (`--mix`, for bench/e2e_datatrove.py; the default output above is unchanged by them). Pool: the html_eval
+pages above plus every HTML page our `read` stage takes from the real crawl files of /work/shared/data/warc
+(CommonCrawl WARC and 2008-2010 ARC records, other crawls' WARCs: HTTP 2xx, HTML, body decoded), each wrapped as
+above (a crawl page keeps its server's charset). Every page is labelled once with the language our `language`
+stage gives its text after our `extract` stage (top-1 lid.176 label, any score; `und` when extraction leaves no
+text), cached in bench/out/page_languages.json.
+  all  every page of the pool.
+  cc   CommonCrawl's language mix, roughly: every English page, plus other-language pages drawn so that English
+       is 45% of the pages (CommonCrawl: 43.4%) and the rest follows CommonCrawl's shares by language
+       (CC_LANGUAGE_SHARES) as far as the pool has pages of that language (water-filling: a language short of
+       its quota gives its slots to the others in proportion to their shares).
+Both mixes are deterministic: within a language, pages are taken in sha1(path) order, and records are written in
+sha1(path) order (languages and sources interleaved, as in a crawl), not in the sets' order.
 """
 
 from __future__ import annotations
@@ -38,6 +54,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 HTML_EVAL = Path(os.environ.get("HTML_EVAL_DIR", "/work/shared/data/html_eval"))
+CRAWL_DIR = Path(os.environ.get("CRAWL_WARC_DIR", str(HTML_EVAL.parent / "warc")))
 OUT_DIR = Path(__file__).resolve().parent / "out"
 CC_TRUNCATE_BYTES = 1 << 20  # CommonCrawl's content limit
 START_DATE = dt.datetime(2024, 5, 18, 0, 0, 0, tzinfo=dt.timezone.utc)
@@ -50,6 +67,7 @@ class Page:
     path: str  # relative to HTML_EVAL
     url: str
     html: bytes
+    charset: str | None = None  # the server's, for a page taken from a real crawl; else declared_charset(html)
 
 
 def require_data() -> None:
@@ -180,7 +198,7 @@ def _request_record(page: Page, record_id: str, response_id: str, common: list) 
 def _response_record(page: Page, record_id: str, common: list, seq: int) -> bytes:
     """HTTP 200 with the page as its body, cut at 1 MiB like CommonCrawl (`WARC-Truncated: length`)."""
     body = page.html[:CC_TRUNCATE_BYTES]
-    charset = declared_charset(page.html)
+    charset = page.charset or declared_charset(page.html)
     http_date = (START_DATE + dt.timedelta(seconds=seq)).strftime("%a, %d %b %Y %H:%M:%S GMT")
     http_head = (
         f"HTTP/1.1 200 OK\r\nDate: {http_date}\r\nServer: Apache\r\n"
@@ -218,7 +236,7 @@ def varied(page: Page, copy: int) -> Page:
     first, second = divmod(copy - 1, len(VARIANT_WORDS))  # copies 11.. get two words: "the new old ..."
     words = VARIANT_WORDS[second] + (b" " + VARIANT_WORDS[first % len(VARIANT_WORDS)] if first else b"")
     url = f"{page.url}{'&' if '?' in page.url else '?'}v={copy}"
-    return Page(page.source, page.path, url, page.html.replace(b" the ", b" the " + words + b" "))
+    return Page(page.source, page.path, url, page.html.replace(b" the ", b" the " + words + b" "), page.charset)
 
 
 def write_warcs(pages: list[Page], repeat: int, paths: list[Path], vary: bool = False) -> list[int]:
@@ -287,11 +305,207 @@ def _count_by_source(pages: list[Page], repeat: int) -> dict[str, int]:
     return counts
 
 
+# ---------------------------------------------------------------- language mixes (--mix)
+
+MIXES = ("cc", "all")
+ENGLISH_SHARE = 0.45
+# Share of pages (%) by primary language in CommonCrawl's CC-MAIN-2024-42 crawl (CLD2 on the HTML page), from
+# commoncrawl/cc-crawl-statistics plots/languages-top-200.html, as lid.176 codes; `und` is CLD2's <unknown>, used
+# here for pages that extraction leaves without text. Languages not listed weigh UNLISTED_SHARE.
+CC_LANGUAGE_SHARES = {
+    "en": 43.42, "ru": 6.04, "de": 5.30, "ja": 5.04, "zh": 4.81, "es": 4.54, "fr": 4.40, "it": 2.53,
+    "pt": 2.31, "nl": 1.81, "pl": 1.81, "tr": 1.24, "id": 1.12, "cs": 1.06, "vi": 1.05, "ko": 0.74,
+    "fa": 0.71, "ar": 0.67, "sv": 0.66, "uk": 0.60, "ro": 0.60, "el": 0.57, "hu": 0.56, "da": 0.46,
+    "th": 0.41, "sk": 0.37, "fi": 0.34, "no": 0.31, "bg": 0.30, "he": 0.25, "sr": 0.22, "hr": 0.21,
+    "ca": 0.21, "hi": 0.21, "lt": 0.17, "sl": 0.16, "et": 0.13, "bn": 0.12, "la": 0.10, "lv": 0.09,
+    "ms": 0.08, "az": 0.07, "bs": 0.05, "sq": 0.05, "ne": 0.05, "ta": 0.05, "mk": 0.04, "ka": 0.04,
+    "is": 0.04, "gl": 0.04, "eu": 0.04, "hy": 0.03, "ur": 0.03, "und": 3.28,
+}  # fmt: skip
+UNLISTED_SHARE = 0.01
+LABELS_PATH = OUT_DIR / "page_languages.json"
+
+
+def collect_crawl_pages() -> list[Page]:
+    """Every HTML page our `read` stage takes from the real crawl files (HTTP 2xx, HTML, body decoded)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from pipeline.registry import REGISTRY
+
+    entry = REGISTRY.get("read")
+    pages = []
+    files = sorted(p for p in CRAWL_DIR.rglob("*") if p.is_file() and p.suffix != ".md")
+    for index, path in enumerate(files):
+        rel = str(path.relative_to(CRAWL_DIR))
+        reader = entry.build(entry.config_cls())
+        try:
+            rows = list(reader(str(path), index))
+        except Exception:  # a WAT file, say: no response records
+            continue
+        for row in rows:
+            if row["html"] is not None and not row["drop_reason"] and not row["error"]:
+                key = f"warc/{rel}#{row['doc_id'] & 0xFFFFFFFF}"
+                source = "crawl_" + rel.split("/", 1)[0]
+                pages.append(Page(source, key, row["url"], row["html"], row["charset"]))
+    return pages
+
+
+def _sha1(text: str | bytes) -> str:
+    return hashlib.sha1(text.encode() if isinstance(text, str) else text).hexdigest()
+
+
+def label_languages(pages: list[Page], warc: Path) -> dict[str, dict]:
+    """Page path -> {language, score, reason}: our extract + language stages over `warc` (which holds `pages`),
+    with every language kept; cached in LABELS_PATH by page content."""
+    want = {p.path: _sha1(p.html) for p in pages}
+    if LABELS_PATH.exists():
+        cached = json.loads(LABELS_PATH.read_text())
+        if {k: v["sha1"] for k, v in cached["pages"].items()} == want:
+            return cached["pages"]
+    labels = _run_labeling(warc)
+    by_id = {_record_id("response", 0, p.path): p for p in pages}
+    out = {}
+    for record_id, label in labels.items():
+        page = by_id[record_id]
+        out[page.path] = {"sha1": want[page.path], **label}
+    missing = set(want) - set(out)
+    if missing:
+        sys.exit(f"labelling gave no result for {len(missing)} pages, e.g. {sorted(missing)[:3]}")
+    LABELS_PATH.write_text(json.dumps({"how": LABEL_RECIPE, "pages": out}, indent=0, sort_keys=True))
+    return out
+
+
+LABEL_RECIPE = (
+    "pipeline.filepass.process_file, stages read (defaults), extract (defaults, favor_precision true, method "
+    "trafilatura where the stage has a method), language (languages [], min_score 0: every language kept); "
+    "language = top-1 lid.176 label on the extracted text, und = no text"
+)
+
+
+def _run_labeling(warc: Path) -> dict[str, dict]:
+    import dataclasses
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from pipeline.config import load
+    from pipeline.filepass import process_file
+    from pipeline.registry import REGISTRY
+
+    extract = {"stage": "extract", "favor_precision": True}
+    if "method" in {f.name for f in dataclasses.fields(REGISTRY.get("extract").config_cls)}:
+        extract["method"] = "trafilatura"
+    recipe = {
+        "drop_samples_per_reason": 10**9,
+        "stages": [{"stage": "read"}, extract, {"stage": "language", "languages": [], "min_score": 0.0}],
+    }
+    work = OUT_DIR / "label-run"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    config_path = work / "stages-label.yaml"
+    config_path.write_text(json.dumps(recipe))  # JSON is YAML
+    config = load(config_path).with_overrides(input=(str(warc),), output=str(work))
+    print(f"labelling the languages of {warc.name} with our extract + language stages ...", flush=True)
+    process_file(0, str(warc), config)
+    labels = {}
+    kept = pq.read_table(work / "docs" / "part-000000.parquet", columns=["id", "language", "language_score"])
+    for rid, lang, score in zip(*(kept.column(c).to_pylist() for c in ("id", "language", "language_score"))):
+        labels[rid] = {"language": lang, "score": round(float(score), 4), "reason": None}
+    dropped = pq.read_table(work / "dropped" / "part-000000.parquet", columns=["id", "drop_reason"])
+    for rid, reason in zip(dropped.column("id").to_pylist(), dropped.column("drop_reason").to_pylist()):
+        labels[rid] = {"language": "und", "score": None, "reason": reason}
+    return labels
+
+
+def allocate(slots: int, available: dict[str, int], weight: dict[str, float]) -> dict[str, int]:
+    """Split `slots` over languages in proportion to `weight`, none above what is available (water-filling,
+    then largest remainders; ties by language code)."""
+    alloc = dict.fromkeys(available, 0)
+    open_langs = {lang for lang, n in available.items() if n > 0}
+    remaining = min(slots, sum(available.values()))
+    while remaining > 0 and open_langs:
+        total = sum(weight[lang] for lang in open_langs)
+        share = {lang: remaining * weight[lang] / total for lang in open_langs}
+        full = {lang for lang in open_langs if alloc[lang] + share[lang] >= available[lang]}
+        if full:
+            for lang in full:
+                remaining -= available[lang] - alloc[lang]
+                alloc[lang] = available[lang]
+            open_langs -= full
+            continue
+        floors = {lang: int(share[lang]) for lang in open_langs}
+        extra = remaining - sum(floors.values())
+        for lang in sorted(open_langs, key=lambda g: (floors[g] - share[g], g))[:extra]:
+            floors[lang] += 1
+        for lang in open_langs:
+            alloc[lang] += floors[lang]
+        remaining = 0
+    return alloc
+
+
+def select_cc_mix(pages: list[Page], labels: dict[str, dict]) -> list[Page]:
+    by_lang: dict[str, list[Page]] = {}
+    for page in sorted(pages, key=lambda p: _sha1("pick:" + p.path)):
+        by_lang.setdefault(labels[page.path]["language"], []).append(page)
+    english = by_lang.pop("en", [])
+    slots = round(len(english) / ENGLISH_SHARE) - len(english)
+    weight = {lang: CC_LANGUAGE_SHARES.get(lang, UNLISTED_SHARE) for lang in by_lang}
+    quota = allocate(slots, {lang: len(ps) for lang, ps in by_lang.items()}, weight)
+    return english + [p for lang, ps in by_lang.items() for p in ps[: quota[lang]]]
+
+
+def mix_path(kind: str) -> Path:
+    return OUT_DIR / ("bench-ccmix.warc.gz" if kind == "cc" else "bench-allpages.warc.gz")
+
+
+def build_mix(kind: str) -> dict:
+    """Write the `cc` or `all` mix (and the all-pages WARC, which labelling reads); returns its description."""
+    require_data()
+    pool = collect_pages() + collect_crawl_pages()
+    order = sorted(pool, key=lambda p: _sha1("order:" + p.path))
+    everything = mix_path("all")
+    write_warcs(order, 1, [everything])
+    labels = label_languages(order, everything)
+    picked = {p.path for p in select_cc_mix(pool, labels)} if kind == "cc" else None
+    chosen = order if picked is None else [p for p in order if p.path in picked]
+    path = mix_path(kind)
+    if kind != "all":
+        write_warcs(chosen, 1, [path])
+    langs = [labels[p.path]["language"] for p in chosen]
+    by_language = {lang: langs.count(lang) for lang in sorted(set(langs), key=lambda g: (-langs.count(g), g))}
+    info = {
+        "path": str(path),
+        "mix": kind,
+        "responses": len(chosen),
+        "bytes": path.stat().st_size,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "html_bytes": sum(len(p.html) for p in chosen),
+        "truncated": sum(len(p.html) > CC_TRUNCATE_BYTES for p in chosen),
+        "english_share": langs.count("en") / len(chosen),
+        "english_pages_ge_065": sum(
+            labels[p.path]["language"] == "en" and labels[p.path]["score"] >= 0.65 for p in chosen
+        ),
+        "by_language": by_language,
+        "by_source": _count_by_source(chosen, 1),
+        "pool": len(pool),
+        "labels": LABEL_RECIPE,
+    }
+    path.with_suffix(".json").write_text(json.dumps(info, indent=1))
+    return info
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=1, help="write every page N times (default 1)")
     parser.add_argument("--shards", type=int, default=0, help="also write the records split over N files")
+    parser.add_argument("--mix", choices=MIXES, help="instead: the CommonCrawl-like language mix, or every page")
     args = parser.parse_args()
+    if args.mix:
+        info = build_mix(args.mix)
+        size = f"{info['bytes'] / 1e6:.1f} MB gzipped, sha256 {info['sha256'][:12]}"
+        print(f"{info['path']}: {info['responses']} pages, {size}")
+        print(f"  English {info['english_share']:.1%}; by language: {info['by_language']}")
+        print(f"  by source: {info['by_source']}")
+        return
     info = build(args.repeat, args.shards)
     print(
         f"{info['path']}: {info['responses']} pages, {info['bytes'] / 1e6:.1f} MB gzipped, "
