@@ -26,13 +26,13 @@ from filters.perplexity import (
 from filters.text_normalizer import normalize
 from pipeline.batch import from_rows
 from pipeline.config import ConfigError, load
+from tests.conftest import shared_data
 
 WIKI = (
     "The railway line was opened in 1862 and connected the town with the county capital. It was closed to "
     "passengers in 1951, and the station building is now a private house."
 )
 SPAM = "click here >> login | register | cart (0) | free shipping!!! buy now best price $$$ 100% off"
-CCNET_SAMPLES = Path("/work/shared/data/quality/ccnet_head_samples")
 
 
 def batch(texts, languages=None):
@@ -238,9 +238,9 @@ def test_token_shards_carry_perplexity_and_bucket():
 
 
 def ccnet_samples() -> list[dict]:
-    if not CCNET_SAMPLES.is_dir():
-        pytest.skip(f"{CCNET_SAMPLES} is absent (the shared data folder): no CCNet-labelled documents to compare with")
-    return [json.loads(line) for f in sorted(CCNET_SAMPLES.glob("*.jsonl")) for line in f.open()]
+    """CCNet's own output documents (with its perplexity and bucket), or a skip saying the shared data is absent."""
+    folder = shared_data("quality/ccnet_head_samples")
+    return [json.loads(line) for f in sorted(folder.glob("*.jsonl")) for line in f.open()]
 
 
 def test_ccnet_samples_carry_ccnets_fields_and_agree_with_its_cutoffs():
