@@ -10,29 +10,32 @@ Documents that share a `group` (sections of one article, say) go to the same sid
 split, so the held-out numbers are not inflated by near-copies; without one, each document is its own group.
 
 Deterministic: documents are split and shuffled with `seed`, fastText trains on one thread with the same
-seed and zero-filled allocations (`zeroed_allocations`: fastText reads memory it never initialised), so the
-same inputs and flags give the same model (tests/test_quality_classifier.py checks it).
+seed, in a child process whose malloc returns zero-filled memory (glibc's MALLOC_PERTURB_=255: fastText reads
+memory it never initialised), so the same inputs and flags give the same model (tests/test_quality_classifier.py
+checks it) and the calling process's allocator is left alone.
 `--quantize` writes a product-quantized `.ftz` (fastText's `quantize(retrain=True)`): MBs, not hundreds.
 Held-out metrics are for the positive label at 0.5 (argmax) and at the stage's default 0.25.
 
 Progress (issue 13 item 7): `train_quality` says what it is doing, a line at a time, to `progress` (stderr by
 default): each input file and the documents read so far, the split, fastText's own progress (its `verbose=2`
 output, which it writes to file descriptor 2, relayed a line every PROGRESS_EVERY_S), quantizing, saving,
-evaluation. Printing changes nothing that is trained: `verbose` only decides what fastText prints.
+evaluation. fastText's output is read from the child's stderr. Printing changes nothing that is trained:
+`verbose` only decides what fastText prints.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
-import ctypes
 import gzip
 import hashlib
 import json
 import os
 import random
+import shutil
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,7 +44,6 @@ from typing import Callable
 from filters.quality_classifier import full_label, label_scores, one_line
 
 STAGE_MIN_SCORE = 0.25  # the stage's default threshold (RedPajama-v1); reported next to argmax
-_M_PERTURB = -6  # glibc <malloc.h>
 PROGRESS_EVERY_S = 10.0  # a "so far" line (documents read, fastText's progress) at most this often
 
 Progress = Callable[[str], None]  # hears one line of progress at a time
@@ -174,85 +176,47 @@ def write_training_file(path: Path, labelled: list[tuple[str, Doc]], seed: int) 
 
 
 def train_model(train_file: Path, params: TrainParams, progress: Progress | None = None):
-    """fastText supervised training, then `--quantize`; with `progress`, fastText's own progress is relayed to it
-    (the same model either way: `verbose` only decides what fastText prints)."""
+    """fastText supervised training, then `--quantize`, in a child process (`_fit`, see the module docstring);
+    with `progress`, fastText's own progress is relayed to it. Returns the model, loaded from what the child saved."""
     import fasttext
 
-    verbose = 2 if progress else 0
-    with zeroed_allocations():
-        _say(progress, f"fastText: training ({params.epoch} epochs, dim {params.dim}, wordNgrams {params.wordNgrams})")
-        started = time.monotonic()
-        try:
-            with fasttext_output_to(progress):
-                model = _train_supervised(fasttext, train_file, params, verbose)
-        except RuntimeError as e:  # fastText's only training error in practice: "Encountered NaN."
-            raise RuntimeError(f"train-quality: fastText training failed ({e}); try a smaller --lr") from e
-        _say(progress, f"fastText: trained in {time.monotonic() - started:.0f} s")
-        if params.quantize:
-            _quantize(model, train_file, params, progress)
-    return model
-
-
-def _quantize(model, train_file: Path, params: TrainParams, progress: Progress | None) -> None:
-    _say(progress, f"quantizing (retrain on the training file, cutoff {params.cutoff:,})")
+    model_path = train_file.with_suffix(".model")
+    _say(progress, f"fastText: training ({params.epoch} epochs, dim {params.dim}, wordNgrams {params.wordNgrams})")
     started = time.monotonic()
-    options = {"qnorm": True, "retrain": True, "cutoff": params.cutoff, "thread": 1, "verbose": 2 if progress else 0}
-    with fasttext_output_to(progress):
-        model.quantize(input=str(train_file), **options)
-    _say(progress, f"quantized in {time.monotonic() - started:.0f} s")
+    command = [sys.executable, "-m", "filters.quality_train", str(train_file), str(model_path)]
+    command += [json.dumps(asdict(params)), "1" if progress else "0"]
+    env = {**os.environ, "MALLOC_PERTURB_": "255"}  # malloc fills new blocks with 255 ^ 0xff = 0
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as child:
+        relay, tail = _LineRelay(progress or (lambda line: None), "fastText: "), collections.deque(maxlen=20)
+        while chunk := child.stderr.read1(65536):
+            relay.feed(chunk)
+            tail.append(chunk)
+        relay.close()
+    if child.returncode != 0:  # fastText's only training error in practice: "Encountered NaN."
+        said = b"".join(tail).decode("utf-8", errors="replace").strip().splitlines()[-1:]
+        raise RuntimeError(f"train-quality: fastText training failed ({' '.join(said)}); try a smaller --lr")
+    _say(
+        progress,
+        f"fastText: trained{' and quantized' if params.quantize else ''} in {time.monotonic() - started:.0f} s",
+    )
+    return fasttext.load_model(str(model_path))
+
+
+def _fit(train_file: str, model_path: str, params: TrainParams, verbose: int) -> None:
+    """The child process: train, quantize, save."""
+    import fasttext
+
+    model = _train_supervised(fasttext, Path(train_file), params, verbose)
+    if params.quantize:
+        print("quantizing (retrain on the training file, cutoff %d)" % params.cutoff, file=sys.stderr, flush=True)
+        options = {"qnorm": True, "retrain": True, "cutoff": params.cutoff, "thread": 1, "verbose": verbose}
+        model.quantize(input=train_file, **options)
+    model.save_model(model_path)
 
 
 def _say(progress: Progress | None, line: str) -> None:
     if progress:
         progress(line)
-
-
-@contextlib.contextmanager
-def fasttext_output_to(progress: Progress | None):
-    """While inside, what fastText prints (C++ std::cerr: file descriptor 2, a progress line rewritten after "\\r"
-    every 100 ms) goes to `progress` through a pipe, as lines (`_LineRelay`); Python's own sys.stderr keeps
-    writing where fd 2 went before. Nothing is redirected without `progress`."""
-    if progress is None:
-        yield
-        return
-    if sys.stderr is not None:
-        sys.stderr.flush()
-    saved = os.dup(2)
-    read_end, write_end = os.pipe()
-    os.dup2(write_end, 2)
-    os.close(write_end)
-    relay = threading.Thread(target=_relay, args=(read_end, _LineRelay(progress, "fastText: ")), daemon=True)
-    relay.start()
-    try:
-        with _python_stderr_to(saved):
-            yield
-    finally:
-        os.dup2(saved, 2)  # closes the pipe's last write end: the relay reads to its end and stops
-        os.close(saved)
-        relay.join()
-
-
-@contextlib.contextmanager
-def _python_stderr_to(fd: int):
-    """sys.stderr writes to `fd` while inside, if it wrote to file descriptor 2 (else it is left alone: a test's
-    capture, say). Without this, a progress line printed to sys.stderr would go into the relay's own pipe."""
-    try:
-        on_fd2 = sys.stderr.fileno() == 2
-    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
-        on_fd2 = False
-    if not on_fd2:
-        yield
-        return
-    with open(fd, "w", closefd=False, encoding="utf-8", errors="replace") as stream:
-        with contextlib.redirect_stderr(stream):
-            yield
-
-
-def _relay(read_end: int, lines: _LineRelay) -> None:
-    with open(read_end, "rb", buffering=0) as pipe:
-        while chunk := pipe.read(65536):
-            lines.feed(chunk)
-    lines.close()
 
 
 class _LineRelay:
@@ -288,28 +252,6 @@ class _LineRelay:
                 self.progress(self.prefix + text)
 
 
-@contextlib.contextmanager
-def zeroed_allocations():
-    """Make malloc return zero-filled memory while fastText trains (glibc's M_PERTURB = 255; no-op elsewhere).
-
-    fastText's training reads memory it allocated but never initialised (measured with fasttext-numpy2 0.10.4
-    and fasttext-numpy2-wheel 0.9.2): on a small model, 5 trainings on the same file in one process gave 5
-    different models or "Encountered NaN"; only allocations big enough for fresh, zeroed mmap pages (dim 64 x
-    200k buckets) were stable. With glibc's MALLOC_PERTURB_ set to 255 every run gave the same model, and the
-    big configurations the model they gave before: zero is what fastText assumes. Freed memory is filled too.
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc: results may then depend on the process's history
-        yield
-        return
-    mallopt(_M_PERTURB, 255)  # malloc fills new blocks with 255 ^ 0xff = 0
-    try:
-        yield
-    finally:
-        mallopt(_M_PERTURB, 0)
-
-
 def _train_supervised(fasttext, train_file: Path, params: TrainParams, verbose: int = 0):
     return fasttext.train_supervised(
         input=str(train_file),
@@ -321,7 +263,7 @@ def _train_supervised(fasttext, train_file: Path, params: TrainParams, verbose: 
         bucket=params.bucket,
         seed=params.seed,
         thread=1,  # more threads make fastText's SGD order (and so the model) non-deterministic
-        verbose=verbose,  # 2: progress to stderr (fasttext_output_to); the model is the same
+        verbose=verbose,  # 2: progress to stderr (relayed by train_model); the model is the same
     )
 
 
@@ -381,8 +323,8 @@ def train_quality(
         _say(progress, f"writing the training file: {len(labelled):,} documents, shuffled")
         write_training_file(train_file, labelled, params.seed)
         model = train_model(train_file, params, progress)
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    model.save_model(output)
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(train_file.with_suffix(".model"), output)  # the bytes the child wrote
     report = TrainReport(params=asdict(params), output=output, output_bytes=Path(output).stat().st_size)
     _say(progress, f"saved {output} ({report.output_bytes:,} bytes); hashing the inputs (sha256)")
     report.inputs = {p: _sha256(p) for p in positive + negative}
@@ -403,3 +345,8 @@ def _sha256(path: str) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+if __name__ == "__main__":  # the training child of `train_model`
+    _train_file, _model_path, _params, _verbose = sys.argv[1:]
+    _fit(_train_file, _model_path, TrainParams(**json.loads(_params)), 2 if _verbose == "1" else 0)
