@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -48,11 +51,50 @@ class MotoS3:
             aws_secret_access_key="test",
         )
 
-    def restart(self, down_s: float) -> None:
+    def restart(self, down_s: float) -> int:
+        """Stop the server, then come back on the same port once it has been down `down_s` seconds AND a client
+        has met it down (so the run under test surely sees the outage, however slow a loaded machine makes it).
+        While down, connections are accepted and reset at once, as a crashed server's kernel would; returns
+        how many were. (The hang guard is the test's timeout.)"""
         self.server.stop()
-        time.sleep(down_s)
+        refused = _resetting_listener(self.port)
+        deadline = time.monotonic() + down_s
+        while time.monotonic() < deadline or refused.count == 0:
+            time.sleep(0.05)
+        refused.close()
         self.server = self._make(self.port)
         self.server.start()
+        return refused.count
+
+
+class _resetting_listener:  # noqa: N801 (used like a function)
+    """Accept every connection on 127.0.0.1:`port` and reset it at once (SO_LINGER 0), counting them."""
+
+    def __init__(self, port: int):
+        self.count = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.sock.settimeout(0.05)
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+            self.count += 1
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.sock.close()
 
 
 @pytest.fixture
@@ -109,7 +151,7 @@ def test_inputs_and_output_on_s3_survive_a_server_restart_mid_run(moto_s3):
     while committed() < 2 and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert committed() < N_RESTART_FILES, "the run was done before the restart: nothing was tested"
-    moto_s3.restart(down_s=3)
+    assert moto_s3.restart(down_s=3) >= 1  # the run met the server down
     output, _ = run.communicate(timeout=1500)
     assert run.returncode == 0, output[-3000:]
     report = json.loads(s3.get_object(Bucket="restarts", Key="out/report.json")["Body"].read())
