@@ -1,6 +1,7 @@
 """End to end against datatrove as FineWeb's users install it: documents per CPU-second of the whole process tree.
 
     .venv/bin/python bench/e2e_datatrove.py                     # 3 rounds, both WARCs, all three sides
+    .venv/bin/python bench/e2e_datatrove.py --rounds 2 --rounds-all 1     # shorter: the `all` mix in round 1 only
     .venv/bin/python bench/e2e_datatrove.py --rounds 1 --mixes cc --sides datatrove,ours
 
 One command, three sides, each a fresh subprocess over the same WARC:
@@ -12,13 +13,18 @@ One command, three sides, each a fresh subprocess over the same WARC:
              LocalPipelineExecutor(tasks=1, workers=1). See bench/e2e_datatrove_side.py for what is installed
              and what is provided locally instead of downloaded (lid.176, the public suffix list).
   ours       our per-file pass (`pipeline.filepass.process_file`) over the WARC, recipe = the repository's
-             stages.yaml as it is at run time, cut to FineWeb's stages: its per-document stages up to the last
-             of read/url_filter/extract/language/gopher_repetition/gopher_quality/c4_quality/fineweb_quality,
-             whatever else stands between them (a language pre-pass before extract, say) included, settings as
-             written (extract.method too); what comes after (toxicity, perplexity, quality classifier) and the
-             corpus stages are cut. Written to bench/out/e2e/stages-fineweb.yaml.
+             stages.yaml as it is at run time (see Code below), cut to FineWeb's stages: its per-document
+             stages up to the last of read/url_filter/extract/language/gopher_repetition/gopher_quality/
+             c4_quality/fineweb_quality, whatever else stands between them (a language pre-pass before extract,
+             say) included, settings as written (extract.method too); what comes after (toxicity, perplexity,
+             quality classifier) and the corpus stages are cut. Written to bench/out/e2e/stages-fineweb.yaml.
   ray        our full default recipe (stages.yaml unchanged: every stage, dedup and tokenize included) through
              `python -m pipeline run` with an embedded Ray of 2 CPUs; Ray's start and stop included.
+
+Code (`--code`): by default our two sides run a snapshot of the committed HEAD (`git archive` into
+bench/out/e2e/code/<sha>/, on PYTHONPATH and as the working directory, Ray's workers included) with that
+snapshot's stages.yaml, so that every round measures the same code while others edit the working tree;
+`--code worktree` runs the working tree as it is.
 
 WARCs (bench/make_bench_warc.py --mix): `cc`, the CommonCrawl-like mix (about 45% English pages by our language
 ID on the extracted text, the rest other languages after CommonCrawl's shares as far as the pages allow), and
@@ -90,6 +96,7 @@ RAY_ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",
 }
 PR_SET_CHILD_SUBREAPER = 36
+CODE_ROOT = REPO  # whose `pipeline` and stages.yaml our sides run: a snapshot of HEAD by default (--code)
 
 
 # ---------------------------------------------------------------- setup
@@ -131,7 +138,7 @@ def cut_recipe(source: Path) -> dict:
     """stages.yaml cut to FineWeb's stages (see the module doc); writes the cut recipe, returns what was kept."""
     import yaml
 
-    sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(CODE_ROOT))  # before the editable install's finder: the snapshot's `pipeline`
     from pipeline.config import load
     from pipeline.registry import REGISTRY
 
@@ -166,6 +173,21 @@ def git_state() -> dict:
 
     dirty = [line for line in git("status", "--porcelain").splitlines() if not line.endswith("/")]
     return {"head": git("rev-parse", "HEAD"), "uncommitted": dirty}
+
+
+def code_snapshot(which: str) -> Path:
+    """`head`: the committed HEAD, exported once (git archive) to bench/out/e2e/code/<sha>, so that every round
+    runs the same code while others edit the working tree; `worktree`: the working tree as it is, live."""
+    if which == "worktree":
+        return REPO
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=REPO, check=True)
+    root = WORK / "code" / sha.stdout.strip()
+    if not (root / "stages.yaml").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", "HEAD"], capture_output=True, cwd=REPO, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    return root
 
 
 def _sha256(path: Path) -> str:
@@ -212,7 +234,7 @@ def _reap() -> None:
             return
 
 
-def run_tree(cmd: list[str], env: dict, log_dir: Path) -> dict:
+def run_tree(cmd: list[str], env: dict, log_dir: Path, cwd: Path = REPO) -> dict:
     """Run `cmd`, polling its process tree; wall and CPU seconds of the tree, loads, and its result line."""
     import psutil
 
@@ -237,7 +259,7 @@ def run_tree(cmd: list[str], env: dict, log_dir: Path) -> dict:
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with open(log_dir / "stdout.txt", "w") as out, open(log_dir / "stderr.txt", "w") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=REPO)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
         while proc.poll() is None:
             sample()
             time.sleep(POLL_S)
@@ -313,7 +335,7 @@ def side_command(side: str, warc: str, output: Path, recipe: dict, args, diagnos
         return cmd + ["--timeout", str(args.dt_timeout)]
     if side == "ours":
         cmd = [sys.executable, __file__, "--worker-ours", warc, "--output", str(output), "--config", recipe["cut"]]
-        return cmd + (["--all-drops"] if diagnostic else [])
+        return cmd + ["--code-root", str(CODE_ROOT)] + (["--all-drops"] if diagnostic else [])
     cmd = [sys.executable, "-m", "pipeline", "run", recipe["source"], "--input", warc, "--output", str(output)]
     return cmd + ["--num-cpus", str(RAY_CPUS)]
 
@@ -324,6 +346,8 @@ def side_env(side: str, extra: dict) -> dict:
         env.update(HF_HOME=str(DT_HOME / "hf"), TLDEXTRACT_CACHE=str(DT_HOME / "tldextract"), HF_HUB_OFFLINE="1")
     if side == "ray":
         env.update(RAY_ENV)
+    if side != "datatrove":  # our code from CODE_ROOT, before the editable install (Ray's workers inherit it)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CODE_ROOT), env.get("PYTHONPATH")]))
     return env
 
 
@@ -331,7 +355,8 @@ def run_side(side: str, mix: str, info: dict, recipe: dict, args, wrapper, diagn
     output = WORK / mix / (side + ("-all-drops" if diagnostic else ""))
     shutil.rmtree(output, ignore_errors=True)
     cmd = wrapper[0] + side_command(side, info["path"], output, recipe, args, diagnostic)
-    run = run_tree(cmd, side_env(side, wrapper[1]), WORK / "logs" / mix / f"{side}{'-diag' if diagnostic else ''}")
+    logs = WORK / "logs" / mix / f"{side}{'-diag' if diagnostic else ''}"
+    run = run_tree(cmd, side_env(side, wrapper[1]), logs, cwd=REPO if side == "datatrove" else CODE_ROOT)
     run["side"], run["mix"], run["output"] = side, mix, str(output)
     if run["rc"] != 0:
         print(f"  {side} on {mix} FAILED (exit {run['rc']}):\n{run['stderr_tail'][-1500:]}", flush=True)
@@ -365,11 +390,11 @@ def counts(side: str, run: dict, output: Path) -> dict:
     }
 
 
-def worker_ours(warc: str, output: str, config: str, all_drops: bool) -> None:
+def worker_ours(warc: str, output: str, config: str, all_drops: bool, code_root: str) -> None:
     """Inside the subprocess: our per-file pass over one file, its stats printed for the parent."""
     import importlib.metadata as md
 
-    sys.path.insert(0, str(REPO))
+    sys.path.insert(0, code_root)
     from pipeline.config import load
     from pipeline.filepass import process_file
 
@@ -385,7 +410,10 @@ def worker_ours(warc: str, output: str, config: str, all_drops: bool) -> None:
             versions[name] = md.version(name)
         except md.PackageNotFoundError:
             pass
+    import pipeline
+
     result = {"seconds": time.perf_counter() - started, "stats": stats, "versions": versions}
+    result["pipeline_from"] = str(Path(pipeline.__file__).parent)
     print(RESULT_TAGS[0] + json.dumps(result))
 
 
@@ -403,8 +431,9 @@ def warm_up(wrapper) -> None:
 # ---------------------------------------------------------------- kept sets
 
 
-def ours_docs(output: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """Kept id -> text, and dropped id -> reason (all of them when the run recorded every drop)."""
+def ours_docs(output: Path) -> tuple[dict[str, str], dict[str, tuple[str, str | None]]]:
+    """Kept id -> text, and dropped id -> (reason, text sample: our first 5,000 characters, None before
+    extraction); every drop when the run recorded them all."""
     import pyarrow.parquet as pq
 
     kept, dropped = {}, {}
@@ -412,8 +441,9 @@ def ours_docs(output: Path) -> tuple[dict[str, str], dict[str, str]]:
         table = pq.read_table(path, columns=["id", "text"])
         kept.update(zip(table.column("id").to_pylist(), table.column("text").to_pylist()))
     for path in sorted((output / "dropped").glob("*.parquet")):
-        table = pq.read_table(path, columns=["id", "drop_reason"])
-        dropped.update(zip(table.column("id").to_pylist(), table.column("drop_reason").to_pylist()))
+        table = pq.read_table(path, columns=["id", "drop_reason", "text"])
+        columns = (table.column(c).to_pylist() for c in ("id", "drop_reason", "text"))
+        dropped.update((i, (reason, text)) for i, reason, text in zip(*columns))
     return kept, dropped
 
 
@@ -424,22 +454,30 @@ def _jsonl(folder: Path):
                 yield json.loads(line)
 
 
-def datatrove_docs(output: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """Kept id -> text, and id -> reason for the documents its exclusion writers saved."""
+def datatrove_docs(output: Path) -> tuple[dict[str, str], dict[str, tuple[str, str | None]]]:
+    """Kept id -> text, and id -> (reason, text) for the documents its exclusion writers saved."""
     kept = {doc["id"]: doc["text"] for doc in _jsonl(output / "output")}
     dropped = {}
     for doc in _jsonl(output / "2_non_english"):
         meta = doc.get("metadata", {})
-        dropped[doc["id"]] = f"language ({meta.get('language')} {meta.get('language_score', 0):.2f})"
+        dropped[doc["id"]] = (f"language ({meta.get('language')} {meta.get('language_score', 0):.2f})", doc["text"])
     for folder in sorted((output / "removed").glob("*")):
         step = folder.name.split("_", 1)[1]
         for doc in _jsonl(folder):
-            dropped[doc["id"]] = f"{step}.{doc.get('metadata', {}).get('filter_reason', '?')}"
+            reason = f"{step}.{doc.get('metadata', {}).get('filter_reason', '?')}"
+            dropped[doc["id"]] = (reason, doc["text"] if step != "url" else None)  # url: before extraction
     return kept, dropped
 
 
 def _norm(text: str) -> str:
     return " ".join(text.split())
+
+
+def _same_start(a: str | None, b: str | None, chars: int = 4000) -> str:
+    """Whether two extractions agree on their first `chars` characters (whitespace normalized)."""
+    if not a or not b:
+        return "one side has no text"
+    return "same text" if _norm(a)[:chars] == _norm(b)[:chars] else "different text"
 
 
 def compare_kept(ours: tuple, theirs: tuple, dt_read: set[str] | None, examples: int = 3) -> dict:
@@ -449,13 +487,20 @@ def compare_kept(ours: tuple, theirs: tuple, dt_read: set[str] | None, examples:
 
     def dt_reason(doc_id: str) -> str:
         if doc_id in d_dropped:
-            return d_dropped[doc_id].split(" (")[0]
+            return d_dropped[doc_id][0].split(" (")[0]
         if dt_read is not None and doc_id not in dt_read:
             return "reader skipped it (charset: not UTF-8, cchardet's guess failed)"
         return "extract: timeout, empty or error (datatrove counts these, not which)"
 
     def ours_reason(doc_id: str) -> str:
-        return o_dropped.get(doc_id, "not in our drop records")
+        return o_dropped.get(doc_id, ("not in our drop records", None))[0]
+
+    def texts(doc_ids: set[str], reason_of, text_of) -> dict[str, dict[str, int]]:
+        """Per drop reason: did the two extractions agree (the kept side's text vs the dropping side's)?"""
+        out: dict[str, Counter] = {}
+        for i in doc_ids:
+            out.setdefault(reason_of(i), Counter())[text_of(i)] += 1
+        return {reason: dict(c) for reason, c in out.items()}
 
     why_dt_dropped = Counter(dt_reason(i) for i in only_ours)
     why_we_dropped = Counter(ours_reason(i) for i in only_dt)
@@ -469,6 +514,12 @@ def compare_kept(ours: tuple, theirs: tuple, dt_read: set[str] | None, examples:
         "chars_ours_vs_datatrove_both": [sum(len(o_kept[i]) for i in both), sum(len(d_kept[i]) for i in both)],
         "kept_by_datatrove_dropped_by_us": dict(why_we_dropped.most_common()),
         "kept_by_us_dropped_by_datatrove": dict(why_dt_dropped.most_common()),
+        "text_agreement_only_datatrove": texts(
+            only_dt, ours_reason, lambda i: _same_start(d_kept[i], o_dropped.get(i, (None, None))[1])
+        ),
+        "text_agreement_only_ours": texts(
+            only_ours, dt_reason, lambda i: _same_start(o_kept[i], d_dropped.get(i, (None, None))[1])
+        ),
         "examples_only_datatrove": _examples(only_dt, ours_reason, examples),
         "examples_only_ours": _examples(only_ours, dt_reason, examples),
     }
@@ -577,6 +628,12 @@ def markdown_kept(mix: str, cmp: dict) -> str:
         "- kept by us, dropped by datatrove: "
         + (", ".join(f"{k} {v}" for k, v in cmp["kept_by_us_dropped_by_datatrove"].items()) or "none"),
     ]
+    for key, who in (("text_agreement_only_datatrove", "datatrove"), ("text_agreement_only_ours", "us")):
+        parts = [f"{reason}: {counts}" for reason, counts in cmp.get(key, {}).items()]
+        if parts:
+            lines.append(
+                f"- extracted texts of the pages kept only by {who}, by the other side's reason: " + "; ".join(parts)
+            )
     return "\n".join(lines)
 
 
@@ -586,20 +643,31 @@ def markdown_kept(mix: str, cmp: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds-all", type=int, help="rounds on the `all` mix (default: --rounds)")
     parser.add_argument("--mixes", default="cc,all", help="comma-separated: cc (CommonCrawl-like), all (every page)")
     parser.add_argument("--sides", default=",".join(SIDES), help="comma-separated subset of datatrove,ours,ray")
     parser.add_argument("--warc", type=Path, help="instead of the mixes: this WARC file")
-    parser.add_argument("--recipe", type=Path, default=REPO / "stages.yaml", help="our recipe (default stages.yaml)")
+    parser.add_argument("--recipe", type=Path, help="our recipe (default: the code's stages.yaml)")
+    parser.add_argument(
+        "--code",
+        choices=("head", "worktree"),
+        default="head",
+        help="our code and recipe: a snapshot of the committed HEAD (default), or the working tree as it is",
+    )
     parser.add_argument("--dt-timeout", type=float, default=1.0, help="datatrove Trafilatura timeout (FineWeb: 1)")
     parser.add_argument("--no-compare", action="store_true", help="skip the untimed kept-set comparison")
+    parser.add_argument("--compare-only", action="store_true", help="redo the kept-set comparison and tables")
     parser.add_argument("--worker-ours", metavar="WARC", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
     parser.add_argument("--all-drops", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--code-root", default=str(REPO), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker_ours:
-        return worker_ours(args.worker_ours, args.output, args.config, args.all_drops)
+        return worker_ours(args.worker_ours, args.output, args.config, args.all_drops, args.code_root)
 
+    if args.compare_only:
+        return compare_only()
     sides = [s for s in SIDES if s in args.sides.split(",")]
     subreaper = become_subreaper()
     if args.warc:
@@ -609,15 +677,18 @@ def main() -> None:
     mixes = list(infos)
     results_path = OUT / f"e2e_datatrove-{args.warc.name.split('.')[0]}.json" if args.warc else RESULTS
     venv = ensure_datatrove_venv()
-    recipe = cut_recipe(args.recipe.resolve())
+    global CODE_ROOT
+    CODE_ROOT = code_snapshot(args.code)
+    recipe = cut_recipe((args.recipe or CODE_ROOT / "stages.yaml").resolve())
     wrapper = network_wrapper()
     warm_up(wrapper)
     print(f"ours (b): {' -> '.join(recipe['stages'])}  [{recipe['cut']}]", flush=True)
-    print(f"ray  (c): {args.recipe} as it is (every stage)", flush=True)
+    print(f"ray  (c): {recipe['source']} as it is (every stage); code from {CODE_ROOT}", flush=True)
     results = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "subreaper": subreaper},
         "git": git_state(),
+        "code": {"which": args.code, "root": str(CODE_ROOT)},
         "recipe": recipe,
         "datatrove_venv": venv,
         "datatrove_timeout_s": args.dt_timeout,
@@ -627,6 +698,8 @@ def main() -> None:
     for n in range(args.rounds):
         order = sides[n % len(sides) :] + sides[: n % len(sides)]
         for mix in mixes:
+            if mix == "all" and args.rounds_all is not None and n >= args.rounds_all:
+                continue
             for side in order:
                 run = run_side(side, mix, infos[mix], recipe, args, wrapper)
                 run["round"] = n + 1
@@ -642,19 +715,39 @@ def main() -> None:
             results_path.write_text(json.dumps(results, indent=1))
     if not args.no_compare and {"ours", "datatrove"} <= set(sides):
         for mix in mixes:
-            diag = run_side("ours", mix, infos[mix], recipe, args, wrapper, diagnostic=True)
-            read = run_tree(
-                wrapper[0] + [str(DT_PYTHON), str(DT_SIDE), infos[mix]["path"], "--list-read"],
-                side_env("datatrove", wrapper[1]),
-                WORK / "logs" / mix / "datatrove-read",
-            )["result"].get("read_ids")
-            ours = ours_docs(Path(diag["output"]))
-            timed_ours_kept = {r.get("kept") for r in results["mixes"][mix]["runs"] if r["side"] == "ours"}
-            cmp = compare_kept(ours, datatrove_docs(WORK / mix / "datatrove"), set(read) if read else None)
-            cmp["datatrove_read"] = len(read) if read else None
-            cmp["ours_timed_kept_counts"] = sorted(k for k in timed_ours_kept if k is not None)
-            results["mixes"][mix]["kept_comparison"] = cmp
+            run_side("ours", mix, infos[mix], recipe, args, wrapper, diagnostic=True)
+            results["mixes"][mix]["kept_comparison"] = compare_mix(mix, infos[mix], results, wrapper)
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    report(results, infos, mixes, results_path)
+
+
+def compare_mix(mix: str, info: dict, results: dict, wrapper) -> dict:
+    """The kept sets of ours (the all-drops pass) and datatrove (its last timed run) on one mix."""
+    read = run_tree(
+        wrapper[0] + [str(DT_PYTHON), str(DT_SIDE), info["path"], "--list-read"],
+        side_env("datatrove", wrapper[1]),
+        WORK / "logs" / mix / "datatrove-read",
+    )["result"].get("read_ids")
+    ours = ours_docs(WORK / mix / "ours-all-drops")
+    cmp = compare_kept(ours, datatrove_docs(WORK / mix / "datatrove"), set(read) if read else None)
+    cmp["datatrove_read"] = len(read) if read else None
+    timed = {r.get("kept") for r in results["mixes"][mix]["runs"] if r["side"] == "ours"}
+    cmp["ours_timed_kept_counts"] = sorted(k for k in timed if k is not None)
+    return cmp
+
+
+def compare_only() -> None:
+    """Redo the comparison and the tables from the last run's outputs and results (no timed run)."""
+    results = json.loads(RESULTS.read_text())
+    infos = {mix: m["warc"] for mix, m in results["mixes"].items()}
+    wrapper = network_wrapper()
+    for mix, info in infos.items():
+        if (WORK / mix / "ours-all-drops").is_dir() and (WORK / mix / "datatrove").is_dir():
+            results["mixes"][mix]["kept_comparison"] = compare_mix(mix, info, results, wrapper)
+    report(results, infos, list(infos), RESULTS)
+
+
+def report(results: dict, infos: dict, mixes: list[str], results_path: Path) -> None:
     for mix in mixes:
         results["mixes"][mix]["summary"] = summarize(results["mixes"][mix]["runs"], infos[mix])
     results_path.write_text(json.dumps(results, indent=1))
