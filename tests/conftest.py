@@ -31,11 +31,14 @@ def _loopback_only(monkeypatch):
     def refuse(address):
         raise RuntimeError(f"a test tried to reach {address!r}: tests stay on loopback (tests/conftest.py)")
 
+    def allowed(sock, address) -> bool:  # Unix sockets (multiprocessing, Ray's own) are local by nature
+        return sock.family not in (socket.AF_INET, socket.AF_INET6) or _is_loopback(address)
+
     def connect(self, address):
-        return real_connect(self, address) if _is_loopback(address) else refuse(address)
+        return real_connect(self, address) if allowed(self, address) else refuse(address)
 
     def connect_ex(self, address):
-        return real_connect_ex(self, address) if _is_loopback(address) else refuse(address)
+        return real_connect_ex(self, address) if allowed(self, address) else refuse(address)
 
     def getaddrinfo(host, *args, **kwargs):
         return real_getaddrinfo(host, *args, **kwargs) if host is None or _is_loopback(host) else refuse(host)

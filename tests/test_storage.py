@@ -36,3 +36,15 @@ def test_a_test_cannot_reach_beyond_loopback():
         socket.create_connection(("203.0.113.7", 80), timeout=1)  # TEST-NET-3: never routed
     with pytest.raises(RuntimeError, match="tests stay on loopback"):
         socket.getaddrinfo("data.commoncrawl.org", 443)
+
+
+def test_unix_sockets_stay_allowed(tmp_path):
+    import socket
+
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "s"))
+    server.listen(1)
+    client = socket.socket(socket.AF_UNIX)
+    client.connect(str(tmp_path / "s"))
+    client.close()
+    server.close()
