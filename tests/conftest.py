@@ -56,6 +56,13 @@ def shared_data(sub: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory):
+    """Caches the code keeps between runs (the parsed url_filter blocklist) go to a folder of this test session,
+    for the tests and every process they start, not to the user's ~/.cache."""
+    os.environ["CCP_CACHE_DIR"] = str(tmp_path_factory.mktemp("ccp-cache"))
+
+
 @pytest.fixture(scope="session")
 def ray_local():
     """One embedded local Ray for the tests that need it (each start costs ~4 s)."""

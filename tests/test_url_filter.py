@@ -7,9 +7,11 @@ import io
 import tarfile
 from dataclasses import replace
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
+from filters import url_filter as url_filter_module
 from filters.url_filter import UrlFilter, UrlFilterConfig
 from pipeline.batch import READ_SCHEMA
 
@@ -123,3 +125,25 @@ def test_compatible_keeps_the_case_of_listed_entries(tmp_path):
     assert default.judge("http://Example.com/Path") == "url_filter.url"
     assert exact.judge("http://Example.com/Path") is None
     assert exact.judge("Example.com/Path") == "url_filter.url"
+
+
+@pytest.mark.parametrize("as_datatrove", [False, True])
+def test_blocklist_cache_holds_what_parsing_gives(tmp_path, monkeypatch, as_datatrove):
+    monkeypatch.setenv("CCP_CACHE_DIR", str(tmp_path))
+    tarball = url_filter_module.LISTS / url_filter_module._TARBALL
+    domains, urls = url_filter_module._parse_blocklist(tarball, as_datatrove)
+    first = url_filter_module._load_blocklist(tarball, as_datatrove)  # parses, writes the cache
+    (cache,) = (tmp_path / "url_filter").iterdir()
+    second = url_filter_module._load_blocklist(tarball, as_datatrove)  # reads it
+    cache.write_bytes(b"not an npz")  # a broken cache is parsed again and rewritten
+    third = url_filter_module._load_blocklist(tarball, as_datatrove)
+    for got_domains, got_urls in (first, second, third):
+        assert np.array_equal(got_domains, domains) and got_urls == urls
+    assert np.array_equal(url_filter_module._read_cache(cache)[0], domains)
+    assert [p.name for p in (tmp_path / "url_filter").iterdir()] == [cache.name]  # no temporary file left
+
+
+def test_an_unwritable_cache_is_skipped(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("CCP_CACHE_DIR", str(tmp_path / "file"))  # its folder cannot be made
+    assert len(UrlFilter(UrlFilterConfig()).domains) > 4_000_000
