@@ -40,6 +40,7 @@ STAGE_MODULES = (
     "filters.toxicity",
     "filters.perplexity",
     "filters.quality_classifier",
+    "filters.language_prepass",
     "dedup.exact",
     "dedup.line_dedup",
     "dedup.minhash_dedup",
