@@ -3,8 +3,9 @@
     .venv/bin/python bench/eval_extraction.py
 
 Rows (same 181 pages, same gold `articleBody` from ground-truth.json):
-  ours                      our `extract` stage as stages.yaml configures it (decode_html, trafilatura 2.3.1,
-                            favor_precision, tables on, comments off, 1 s limit), built from the registry
+  ours                      our `extract` stage as stages.yaml configures it (decode_html, then its `method`:
+                            the cascade by default, or trafilatura 2.3.1 with favor_precision, tables on, comments
+                            off), built from the registry; bench/eval_extraction_all.py compares every method
   trafilatura 2.3.1 default the installed trafilatura called as the benchmark's own runner calls it,
                             `extract(html, include_comments=False)` on the UTF-8 text: isolates our settings
   trafilatura 2.0.0 (rec.)  reference_outputs/trafilatura.json, recorded by the benchmark
@@ -66,7 +67,7 @@ def load_recorded(name: str) -> tuple[dict[str, str], str]:
 # ---------------------------------------------------------------- extractors
 
 
-def extract_ours(html: dict[str, bytes]) -> tuple[dict[str, str], dict[str, int], float]:
+def extract_ours(html: dict[str, bytes]) -> tuple[dict[str, str], dict[str, int], float, str]:
     """Our `extract` stage, built from stages.yaml via the registry, on one batch of all pages."""
     sys.path.insert(0, str(REPO))
     from pipeline.batch import from_rows
@@ -81,7 +82,8 @@ def extract_ours(html: dict[str, bytes]) -> tuple[dict[str, str], dict[str, int]
     out = stage(from_rows(rows))
     seconds = time.perf_counter() - started
     texts, reasons = out.column("text").to_pylist(), out.column("drop_reason").to_pylist()
-    return {k: t or "" for k, t in zip(keys, texts)}, dict(Counter(r for r in reasons if r)), seconds
+    drops = dict(Counter(r for r in reasons if r))
+    return {k: t or "" for k, t in zip(keys, texts)}, drops, seconds, spec.config.method
 
 
 def extract_trafilatura_default(html: dict[str, bytes]) -> tuple[dict[str, str], float]:
@@ -186,12 +188,12 @@ def print_table(results: dict[str, dict]) -> None:
 
 def main() -> None:
     gold, html = load_benchmark()
-    ours, reasons, ours_s = extract_ours(html)
+    ours, reasons, ours_s, method = extract_ours(html)
     default, default_s = extract_trafilatura_default(html)
     traf_rec, traf_version = load_recorded("trafilatura")
     read_rec, read_version = load_recorded("readability")
     systems = {
-        "ours (trafilatura 2.3.1, FineWeb)": ours,
+        f"ours (extract.method: {method})": ours,
         "trafilatura 2.3.1, upstream call": default,
         f"trafilatura {traf_version} (recorded)": traf_rec,
         "readability-lxml (recorded)": read_rec,

@@ -20,7 +20,8 @@ import xxhash
 from dedup.key_groups import pairs_in_files
 from dedup.minhasher import fast_normalize as normalize
 from pipeline import corpus, shuffle, storage
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract
+from pipeline.registry import param, register
 
 REASON = "exact_dedup.duplicate"
 REMOVAL_SCHEMA = pa.schema([("doc_id", pa.int64())])
@@ -32,7 +33,9 @@ class ExactDedupConfig:
     normalize_text: bool = param(True, "compare datatrove-normalized text (case, digits, punctuation, spaces)")
 
 
-@register("exact_dedup", ExactDedupConfig, kind="corpus", contract=Contract(needs=("text",)))
+@register(
+    "exact_dedup", ExactDedupConfig, kind="corpus", contract=Contract(needs=("text",), drop_reasons=("duplicate",))
+)
 class ExactDedup:
     """Remove documents whose (normalized) text is identical to one with a smaller doc_id."""
 

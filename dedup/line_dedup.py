@@ -29,7 +29,8 @@ import pyarrow.parquet as pq
 import xxhash
 
 from pipeline import corpus, storage
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract
+from pipeline.registry import param, register
 
 _BLANK_LINES = re.compile(r"\n\s*\n")
 
@@ -46,7 +47,9 @@ class LineDedupConfig:
     min_words: int = param(50, "drop a document left with fewer words (Gopher's minimum document length)", ge=0)
 
 
-@register("line_dedup", LineDedupConfig, kind="corpus", contract=Contract(needs=("text",)))
+@register(
+    "line_dedup", LineDedupConfig, kind="corpus", contract=Contract(needs=("text",), drop_reasons=("too_short",))
+)
 class LineDedup:
     """CCNet line dedup within groups of input files: repeated lines removed, short leftovers dropped."""
 

@@ -29,7 +29,8 @@ from dedup.minhash import MinHashParams, band_keys
 from dedup.minhasher import MinHasher
 from dedup.signature_store import SIG_COLUMN, agreement, sigs_path
 from pipeline import corpus, shuffle, storage
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract
+from pipeline.registry import param, register
 
 EDGE_SCHEMA = pa.schema([("u", pa.int64()), ("v", pa.int64())])
 
@@ -57,6 +58,7 @@ class MinHashDedupConfig(MinHashParams):
 # which often leaves both too short to keep; MinHash first keeps one whole copy (README "Order of the dedup stages").
 MINHASH_CONTRACT = Contract(
     needs=("text",),
+    drop_reasons=("duplicate",),
     warn_after=(
         (
             "line_dedup",

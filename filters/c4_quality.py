@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from filters.text import Doc, chunk_words
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract
+from pipeline.registry import param, register
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")
@@ -47,7 +48,10 @@ class C4QualityConfig:
     remove_policy_lines: bool = param(True, "remove cookie / terms-of-use lines (C4 code)")
 
 
-@register("c4_quality", C4QualityConfig, kind="filter", contract=Contract(needs=("text",)))
+C4_CONTRACT = Contract(needs=("text",), drop_reasons=("lorem_ipsum", "curly_bracket", "few_sentences"))
+
+
+@register("c4_quality", C4QualityConfig, kind="filter", contract=C4_CONTRACT)
 def c4_quality(doc: Doc, cfg: C4QualityConfig) -> str | None:
     """C4 line rules (FineWeb's variant): edits lines, drops lorem ipsum, curly brackets, too few sentences."""
     kept, n_sentences = [], 0

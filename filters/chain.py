@@ -4,8 +4,8 @@ A heuristic filter is a pure function `fn(doc: Doc, cfg) -> str | None` (None = 
 dropped it), registered with kind="filter". The engine hands every run of consecutive filters in
 `stages.yaml` to one `FilterChain`: each document is split into lines/words once, the filters run in
 order and the first reason wins. Each filter still gets its own counters, time and bytes in the report, and
-the histogram of its signal when it declares one (`fn.signals` = {column: threshold field},
-`fn.signal_values(doc)` = {column: value in [0, 1]}).
+the histogram of its signal when its contract declares one (`Contract.signals`, and `Contract.signal_values(doc)`
+= {column: value in [0, 1]}; pipeline/contracts.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pipeline.batch import set_column, with_drop_reasons
 from pipeline.stats import StageStats
 
 FilterFn = Callable[[Doc, Any], "str | None"]
+SignalValues = Callable[[Doc], dict[str, float]]
 
 
 def _no_signals(doc: Doc) -> dict[str, float]:
@@ -27,12 +28,13 @@ def _no_signals(doc: Doc) -> dict[str, float]:
 
 
 class FilterChain:
-    def __init__(self, members: list[tuple[str, FilterFn, Any]]):
+    def __init__(self, members: list[tuple[str, FilterFn, Any, SignalValues | None]]):
+        """members: (name, filter, its config, its contract's signal_values) in recipe order."""
         self.members = members
 
     @property
     def names(self) -> list[str]:
-        return [name for name, _, _ in self.members]
+        return [name for name, _, _, _ in self.members]
 
     def __call__(self, batch: pa.Table) -> tuple[pa.Table, list[StageStats]]:
         texts = batch.column("text").to_pylist()
@@ -52,11 +54,11 @@ class FilterChain:
 
     def _run_one(self, doc: Doc, stats: list[StageStats], signals: list[dict]) -> str | None:
         size = len(doc.text.encode("utf-8"))
-        for (name, fn, cfg), s, member_signals in zip(self.members, stats, signals):
+        for (name, fn, cfg, signal_values), s, member_signals in zip(self.members, stats, signals):
             s.docs_in += 1
             s.bytes_in += size
             started = time.perf_counter()
-            for column, value in getattr(fn, "signal_values", _no_signals)(doc).items():  # for the report
+            for column, value in (signal_values or _no_signals)(doc).items():  # for the report
                 member_signals.setdefault(column, []).append(value)
             text_before = doc.text
             rule = fn(doc, cfg)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from filters.gopher_repetition import find_duplicates
 from filters.text import Doc
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract, Signal
+from pipeline.registry import param, register
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,20 @@ TERMINAL_PUNCTUATION = frozenset(
 _TERMINAL = tuple(TERMINAL_PUNCTUATION)
 
 
-@register("fineweb_quality", FineWebQualityConfig, kind="filter", contract=Contract(needs=("text",)))
+def _signal_values(doc: Doc) -> dict[str, float]:
+    lines = doc.nonempty_lines
+    return {"line_punct_frac": sum(line.endswith(_TERMINAL) for line in lines) / len(lines)} if lines else {}
+
+
+FINEWEB_QUALITY_CONTRACT = Contract(
+    needs=("text",),
+    drop_reasons=("empty", "line_punct", "short_lines", "dup_line_chars", "list_ratio"),
+    signals=(Signal("line_punct_frac", "min_line_punct_frac"),),
+    signal_values=_signal_values,
+)
+
+
+@register("fineweb_quality", FineWebQualityConfig, kind="filter", contract=FINEWEB_QUALITY_CONTRACT)
 def fineweb_quality(doc: Doc, cfg: FineWebQualityConfig) -> str | None:
     """FineWeb's line rules: line punctuation, short lines, duplicated-line characters, list ratio."""
     lines = doc.nonempty_lines
@@ -50,12 +64,3 @@ def fineweb_quality(doc: Doc, cfg: FineWebQualityConfig) -> str | None:
     if doc.words and doc.text.count("\n") / len(doc.words) > cfg.max_newline_word_ratio:
         return "list_ratio"
     return None
-
-
-def _signal_values(doc: Doc) -> dict[str, float]:
-    lines = doc.nonempty_lines
-    return {"line_punct_frac": sum(line.endswith(_TERMINAL) for line in lines) / len(lines)} if lines else {}
-
-
-fineweb_quality.signals = {"line_punct_frac": "min_line_punct_frac"}  # report histogram, threshold marked
-fineweb_quality.signal_values = _signal_values

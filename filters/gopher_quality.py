@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from filters.text import Doc
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract, Signal
+from pipeline.registry import param, register
 
 # Gopher's stop words (arXiv 2112.11446 A.1.1): a document needs at least two of them.
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
@@ -29,7 +30,31 @@ class GopherQualityConfig:
     stop_words: tuple[str, ...] = param(STOP_WORDS, "the stop word list (Gopher's English list)")
 
 
-@register("gopher_quality", GopherQualityConfig, kind="filter", contract=Contract(needs=("text",)))
+def _signal_values(doc: Doc) -> dict[str, float]:
+    words = doc.words
+    return {"alpha_words_frac": _alpha_words(words) / len(words)} if words else {}
+
+
+GOPHER_QUALITY_CONTRACT = Contract(
+    needs=("text",),
+    drop_reasons=(
+        "few_words",
+        "many_words",
+        "short_words",
+        "long_words",
+        "hash_ratio",
+        "ellipsis_ratio",
+        "bullet_lines",
+        "ellipsis_lines",
+        "few_alpha_words",
+        "few_stop_words",
+    ),
+    signals=(Signal("alpha_words_frac", "min_alpha_words_frac"),),
+    signal_values=_signal_values,
+)
+
+
+@register("gopher_quality", GopherQualityConfig, kind="filter", contract=GOPHER_QUALITY_CONTRACT)
 def gopher_quality(doc: Doc, cfg: GopherQualityConfig) -> str | None:
     """Gopher quality rules: length, word length, symbols, bullets, ellipses, alphabetic words, stop words."""
     words, content = doc.words, doc.non_symbol_words
@@ -83,12 +108,3 @@ def _line_shapes(lines: list[str], cfg: GopherQualityConfig) -> str | None:
 def _alpha_words(words: list[str]) -> int:
     """Words with at least one alphabetic character (most are all letters: str.isalpha answers in C)."""
     return sum(1 for w in words if w.isalpha() or any(c.isalpha() for c in w))
-
-
-def _signal_values(doc: Doc) -> dict[str, float]:
-    words = doc.words
-    return {"alpha_words_frac": _alpha_words(words) / len(words)} if words else {}
-
-
-gopher_quality.signals = {"alpha_words_frac": "min_alpha_words_frac"}  # report histogram, threshold marked
-gopher_quality.signal_values = _signal_values

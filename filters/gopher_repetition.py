@@ -13,7 +13,8 @@ from itertools import count
 import numpy as np
 
 from filters.text import LINE_BREAKS, Doc
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract, Signal
+from pipeline.registry import param, register
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,30 @@ class GopherRepetitionConfig:
         return tuple((n, getattr(self, f"max_dup_{n}gram_char_frac")) for n in range(5, 11))
 
 
-@register("gopher_repetition", GopherRepetitionConfig, kind="filter", contract=Contract(needs=("text",)))
+def _signal_values(doc: Doc) -> dict[str, float]:
+    lines = LINE_BREAKS.split(doc.text)
+    return {"dup_line_frac": find_duplicates(lines)[0] / len(lines)} if doc.text else {}
+
+
+GOPHER_REPETITION_CONTRACT = Contract(
+    needs=("text",),
+    drop_reasons=(
+        "empty",
+        "dup_para_frac",
+        "dup_para_char_frac",
+        "dup_line_frac",
+        "dup_line_char_frac",
+        "top_2gram",
+        "top_3gram",
+        "top_4gram",
+        *(f"dup_{n}gram" for n in range(5, 11)),
+    ),
+    signals=(Signal("dup_line_frac", "max_dup_line_frac"),),
+    signal_values=_signal_values,
+)
+
+
+@register("gopher_repetition", GopherRepetitionConfig, kind="filter", contract=GOPHER_REPETITION_CONTRACT)
 def gopher_repetition(doc: Doc, cfg: GopherRepetitionConfig) -> str | None:
     """Gopher repetition rules: duplicate lines/paragraphs and repeated word n-grams (Table A1)."""
     text = doc.text
@@ -173,12 +197,3 @@ def _scan(grams: dict[int, str], n: int) -> int:
             seen_later.add(gram)
             position = i + 1
     return repeated
-
-
-def _signal_values(doc: Doc) -> dict[str, float]:
-    lines = LINE_BREAKS.split(doc.text)
-    return {"dup_line_frac": find_duplicates(lines)[0] / len(lines)} if doc.text else {}
-
-
-gopher_repetition.signals = {"dup_line_frac": "max_dup_line_frac"}  # report histogram, threshold marked
-gopher_repetition.signal_values = _signal_values

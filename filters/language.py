@@ -15,7 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.batch import set_column, with_drop_reasons
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract, Signal
+from pipeline.registry import param, register
 
 DEFAULT_MODEL = str(Path(__file__).parent / "assets" / "lid.176.ftz")
 
@@ -29,11 +30,17 @@ class LanguageConfig:
     model_path: str = param("", "fastText LID model file (.bin or .ftz); empty: the shipped lid.176.ftz", is_file=True)
 
 
-@register("language", LanguageConfig, contract=Contract(needs=("text",)))
+LANGUAGE_CONTRACT = Contract(
+    needs=("text",),
+    drop_reasons=("other_language", "low_score"),
+    signals=(Signal("language_score", "min_score"),),
+    adds=("language", "language_score"),
+)
+
+
+@register("language", LanguageConfig, contract=LANGUAGE_CONTRACT)
 class LanguageFilter:
     """Label each document's language with fastText lid.176; drop other languages and low scores."""
-
-    signals = {"language_score": "min_score"}  # column -> the config field that thresholds it (report)
 
     def __init__(self, cfg: LanguageConfig):
         import fasttext

@@ -32,8 +32,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.batch import set_column, with_drop_reasons
+from pipeline.contracts import Contract
 from pipeline.extract import count_tags, decode_html
-from pipeline.registry import Contract, param, register
+from pipeline.registry import param, register
 
 DEFAULT_MODEL = str(Path(__file__).parent / "assets" / "lid.176.ftz")  # the `language` stage's model
 REASON = "language_prepass.other_language"
@@ -93,7 +94,10 @@ _AFTER_EXTRACT = (
 )
 
 
-@register("language_prepass", LanguagePrepassConfig, contract=Contract(needs=("html",), warn_after=(_AFTER_EXTRACT,)))
+PREPASS_CONTRACT = Contract(needs=("html",), warn_after=(_AFTER_EXTRACT,), drop_reasons=("other_language",))
+
+
+@register("language_prepass", LanguagePrepassConfig, contract=PREPASS_CONTRACT)
 class LanguagePrepass:
     """Drop pages whose main-content text is confidently in another language, before extraction."""
 

@@ -32,7 +32,8 @@ import pyarrow as pa
 
 from filters.text_normalizer import normalize
 from pipeline.batch import set_column, with_drop_reasons
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract, Signal
+from pipeline.registry import param, register
 
 ASSETS = Path(__file__).parent / "assets"
 SHIPPED_MODEL_DIR = str(ASSETS / "ppl_wikitext_en")  # en.arpa.bin, en.sp.model, cutoff.csv (train-lm's output)
@@ -167,11 +168,17 @@ def kept_boundary(config: dict) -> float | None:
     return config.get("head_percentile", 30) / 100 if "head" in keep else 0.0
 
 
-@register("perplexity", PerplexityConfig, contract=Contract(needs=("text",)))
+PERPLEXITY_CONTRACT = Contract(
+    needs=("text",),
+    drop_reasons=("head", "middle", "tail", "all"),
+    signals=(Signal("perplexity_percentile", kept_boundary),),  # the threshold follows keep_buckets
+    adds=("perplexity", "ccnet_bucket", "perplexity_percentile"),
+)
+
+
+@register("perplexity", PerplexityConfig, contract=PERPLEXITY_CONTRACT)
 class Perplexity:
     """CCNet's KenLM perplexity per document and its head/middle/tail bucket; keep the configured buckets."""
-
-    signals = {"perplexity_percentile": kept_boundary}  # report histogram; threshold from the config
 
     def __init__(self, cfg: PerplexityConfig):
         self.cfg = cfg

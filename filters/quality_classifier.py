@@ -25,7 +25,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.batch import set_column, with_drop_reasons
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract, Signal
+from pipeline.registry import param, register
 
 DEFAULT_MODEL = str(Path(__file__).parent / "assets" / "quality_wiki_vs_crawl.ftz")
 LABEL_PREFIX = "__label__"
@@ -79,11 +80,17 @@ class QualityClassifierConfig:
     )
 
 
-@register("quality_classifier", QualityClassifierConfig, contract=Contract(needs=("text",)))
+QUALITY_CONTRACT = Contract(
+    needs=("text",),
+    drop_reasons=("low_score",),
+    signals=(Signal("quality_score", "min_score"),),
+    adds=("quality_score",),
+)
+
+
+@register("quality_classifier", QualityClassifierConfig, contract=QUALITY_CONTRACT)
 class QualityClassifier:
     """Score each document with a fastText quality model (LLaMA-1: Wikipedia references vs random pages)."""
-
-    signals = {"quality_score": "min_score"}  # report histogram, threshold marked
 
     def __init__(self, cfg: QualityClassifierConfig):
         self.cfg = cfg

@@ -33,7 +33,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.batch import set_column, with_drop_reasons
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract, Signal
+from pipeline.registry import param, register
 
 ASSETS = Path(__file__).parent / "assets"
 DEFAULT_WORD_LIST = str(ASSETS / "better_profanity_wordlist.txt")
@@ -104,11 +105,16 @@ def sentences(text: str) -> list[str]:
     return [s for line in text.split("\n") for s in _SENTENCE_END.split(line.strip()) if s]
 
 
-@register("toxicity", ToxicityConfig, contract=Contract(needs=("text",)))
+TOXICITY_CONTRACT = Contract(
+    needs=("text",),
+    drop_reasons=("classifier", "word_list"),
+    signals=(Signal("toxic_frac", "max_toxic_frac"), Signal("toxicity_score", "min_line_score")),
+)
+
+
+@register("toxicity", ToxicityConfig, contract=TOXICITY_CONTRACT)
 class ToxicityFilter:
     """Score sentences with a linear toxicity classifier and count word-list hits; drop toxic documents."""
-
-    signals = {"toxic_frac": "max_toxic_frac", "toxicity_score": "min_line_score"}  # report histograms
 
     def __init__(self, cfg: ToxicityConfig):
         from profanity_check import profanity_check  # loads the pickled TF-IDF + SVM once (about 1 s)

@@ -36,6 +36,7 @@ import pyarrow as pa
 import xxhash
 
 from pipeline.batch import with_drop_reasons
+from pipeline.contracts import Contract
 from pipeline.registry import param, register
 
 LISTS = Path(__file__).parent / "assets" / "url_lists"
@@ -59,7 +60,13 @@ class UrlFilterConfig:
     )
 
 
-@register("url_filter", UrlFilterConfig)
+URL_FILTER_CONTRACT = Contract(
+    needs=("url",),
+    drop_reasons=("domain", "subdomain", "url", "banned_word", "soft_banned_words", "banned_subword"),
+)
+
+
+@register("url_filter", UrlFilterConfig, contract=URL_FILTER_CONTRACT)
 class UrlFilter:
     """Drop URLs on FineWeb's UT1-derived blocklist or containing banned words (datatrove URLFilter rules)."""
 

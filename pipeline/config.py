@@ -80,7 +80,7 @@ class PipelineConfig:
     @property
     def doc_stages(self) -> tuple[StageSpec, ...]:
         """Corpus stages that rewrite the documents (dedup); the last of them writes docs/."""
-        return tuple(s for s in self.corpus_stages if getattr(REGISTRY.get(s.name).impl, "produces_docs", True))
+        return tuple(s for s in self.corpus_stages if REGISTRY.get(s.name).contract.rewrites_docs)
 
     @property
     def per_file_docs_folder(self) -> str:

@@ -1,18 +1,35 @@
-"""`extract`: main text from HTML with trafilatura, FineWeb's settings; deterministic guards before it.
+"""`extract`: main text from HTML; `method` picks trafilatura, resiliparse, or a cascade of the two.
 
-Deterministic on purpose: trafilatura's `deduplicate=True` keeps an LRU cache across documents, so a
-paragraph's fate depends on what the worker saw before (DESIGN.md invariant 3); we never turn it on.
+- `trafilatura`: FineWeb's call (favor_precision, tables, no comments). Best precision on news articles, but
+  it keeps only a fragment of forums, listings and collections (recall 0.45-0.51 there on a held-out set).
+- `resiliparse`: DCLM's call (`extract_plain_text(tree, main_content=True, alt_texts=False,
+  preserve_formatting=True)`) with comment sections off like trafilatura's. About 13x cheaper than trafilatura;
+  high recall, but it keeps sidebars, teaser lists and bylines: lower precision on articles.
+- `cascade` (default): resiliparse first; trafilatura instead where it is likely to do better, by a rule
+  decided from the page alone:
+    1. the page declares itself an article (Open Graph `og:type=article`, or a schema.org Article/NewsArticle/
+       BlogPosting/... type in JSON-LD or microdata): trafilatura;
+    2. else resiliparse, unless it finds fewer than `cascade_min_words` words (50, Gopher's minimum document
+       length: resiliparse's main-content pass sometimes empties a page): then trafilatura, whose verdict
+       stands (a boilerplate-only page stays `extract.no_text`).
+  On the 1,377 referenced pages of ../shared/data/html_eval (bench/eval_extraction_all.py, BENCHMARKS.md
+  "Extraction quality, every referenced page"), CASCADE_NUMBERS
+  Share of pages handed to trafilatura: 74% of html_eval (mostly articles), 18% of the 158 crawl pages of
+  ../shared/data/warc; its cost is about resiliparse's plus that share of trafilatura's.
+
+Deterministic on purpose: every method sees one page at a time, with no state across documents
+(trafilatura's `deduplicate=True` keeps an LRU cache across documents, DESIGN.md invariant 3; we never turn it
+on); the cascade's rule reads only the page.
 
 Which pages are too costly to extract is decided from the page, not from a clock, so that the same input gives
 the same documents on any machine and under any load (FineWeb's 1 s wall-clock limit does not: a loaded or
 slower machine drops more). trafilatura's CPU time grows with the number of HTML tags (Pearson r 0.95 over
 1,604 real pages, about 0.06 CPU-s per 1,000 tags; payload bytes alone predict it poorly, r 0.34:
-BENCHMARKS.md "Extraction cost"), so a page is dropped before trafilatura when its payload is over
-`max_html_bytes` (`extract.too_large`: this also bounds what reaches lxml, and the pages whose few tags carry
-megabytes of attributes) or it has more than `max_tags` start tags (`extract.too_complex`), counted with one
-regex before any parse (0.15 ms a page, 0.5% of trafilatura's time; independent of the parser's version). A
-CPU-time limit remains as a safety net far above any page that passes the guards (`extract.timeout`, counted
-on its own; never hit by a real page here).
+BENCHMARKS.md "Extraction cost"), so before any method a page is dropped when its payload is over
+`max_html_bytes` (`extract.too_large`: this also bounds what reaches lxml and lexbor) or it has more than
+`max_tags` start tags (`extract.too_complex`), counted with one regex before any parse (0.15 ms a page). A
+CPU-time limit remains as a safety net far above any page that passes the guards (`extract.timeout`; it stops
+Python code, and a C call (lxml, lexbor) when it returns: the guards bound those).
 Drops: `extract.too_large`, `extract.too_complex`, `extract.no_text` (nothing left: boilerplate-only pages),
 `extract.timeout`, `extract.error`.
 """
@@ -26,17 +43,35 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from pipeline.batch import set_column, with_drop_reasons
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract
+from pipeline.registry import param, register
 from pipeline.timelimit import TimeLimitExceeded, time_limit
 
 log = logging.getLogger(__name__)
 
+METHODS = ("trafilatura", "resiliparse", "cascade")
 _START_TAG = re.compile(r"<[A-Za-z]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
+# An article, as the page declares it: <meta property="og:type" content="article"> (attributes in any order) ...
+_OG_TYPE_TAG = re.compile(r"<meta\b[^>]*?og:type[^>]*>", re.I)
+_CONTENT_ARTICLE = re.compile(r"""\bcontent\s*=\s*["']?\s*article\b""", re.I)
+# ... or a schema.org article type in JSON-LD ("@type": "NewsArticle") or microdata (itemtype=".../BlogPosting").
+# Not DiscussionForumPosting or SocialMediaPosting: forums are where trafilatura loses most.
+_SCHEMA_ARTICLE = re.compile(
+    r"""(?:"@type"\s*:\s*\[?\s*"|itemtype\s*=\s*["']?https?://schema\.org/)"""
+    r"""(?:\w*Article|BlogPosting|Report)\b""",  # Article and every subtype: NewsArticle, ReportageNewsArticle...
+    re.I,
+)
 
 
 @dataclass(frozen=True)
 class ExtractConfig:
+    method: str = param(
+        "cascade",
+        "trafilatura (FineWeb's call) | resiliparse (DCLM's call, comments off) | cascade: resiliparse, "
+        "trafilatura on declared articles and near-empty results (pipeline/extract.py; BENCHMARKS.md)",
+        choices=METHODS,
+    )
     max_html_bytes: int = param(
         2_000_000,
         "larger payloads are dropped unparsed (extract.too_large); CommonCrawl truncates bodies at 1 MiB, so this "
@@ -45,8 +80,8 @@ class ExtractConfig:
     )
     max_tags: int = param(
         20_000,
-        "pages with more HTML start tags are dropped before trafilatura (extract.too_complex): 2 of 1,604 real "
-        "pages; the slowest real page under it took 1.0 CPU-s here (bench/extract_cost.py)",
+        "pages with more HTML start tags are dropped before any parse (extract.too_complex): 2 of 1,604 real "
+        "pages; the slowest real page under it took 1.0 CPU-s in trafilatura here (bench/extract_cost.py)",
         ge=1,
     )
     timeout_s: float = param(
@@ -55,20 +90,42 @@ class ExtractConfig:
         ge=0.001,
     )
     favor_precision: bool = param(True, "trafilatura favor_precision: less text, less boilerplate (FineWeb)")
-    include_comments: bool = param(False, "keep user comments (FineWeb: no)")
-    include_tables: bool = param(True, "keep table text (trafilatura default)")
+    include_comments: bool = param(False, "keep user comments (FineWeb: no); both libraries")
+    include_tables: bool = param(True, "keep table text (trafilatura's default; resiliparse skips <table> if off)")
+    cascade_min_words: int = param(
+        50,
+        "cascade: where resiliparse finds fewer words (whitespace-separated), trafilatura decides (Gopher's "
+        "50-word minimum document length)",
+        ge=0,
+    )
 
 
-@register("extract", ExtractConfig, contract=Contract(needs=("html",), provides=("text",)))
-class TrafilaturaExtractor:
-    """Extract the main text of HTML pages with trafilatura; WET records pass through unchanged."""
+EXTRACT_CONTRACT = Contract(
+    needs=("html",),
+    provides=("text",),
+    drop_reasons=("too_large", "too_complex", "no_text", "timeout", "error"),
+)
+
+
+@register("extract", ExtractConfig, contract=EXTRACT_CONTRACT)
+class Extractor:
+    """Extract the main text of HTML pages (trafilatura, resiliparse or both); WET records pass through."""
 
     def __init__(self, cfg: ExtractConfig):
-        import trafilatura  # heavy import, done once per worker task
-
         self.cfg = cfg
-        self._extract = trafilatura.extract
         self._warned = False
+        if cfg.method != "resiliparse":
+            import trafilatura  # heavy imports, done once per worker task
+
+            self._extract = trafilatura.extract
+        if cfg.method != "trafilatura":
+            from resiliparse.extract.html2text import extract_plain_text
+            from resiliparse.parse.html import HTMLTree
+
+            self._plain_text, self._parse = extract_plain_text, HTMLTree.parse
+        self._method = {"trafilatura": self._trafilatura, "resiliparse": self._resiliparse}.get(
+            cfg.method, self._cascade
+        )
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         htmls = batch.column("html").to_pylist()
@@ -78,35 +135,70 @@ class TrafilaturaExtractor:
         for i, body in enumerate(htmls):
             if body is None:
                 continue  # WET text, already plain
-            texts[i], reasons[i] = self._one(body, charsets[i])
+            texts[i], reasons[i], _ = self.extract_page(body, charsets[i])
         batch = set_column(batch, "text", pa.array(texts, type=pa.large_string()))
         batch = set_column(batch, "html", pa.nulls(batch.num_rows, pa.large_binary()))  # free the HTML early
         return with_drop_reasons(batch, reasons)
 
-    def _one(self, body: bytes, charset: str | None) -> tuple[str | None, str | None]:
+    def extract_page(self, body: bytes, charset: str | None) -> tuple[str | None, str | None, str | None]:
+        """(text, drop reason, the library whose text it is) for one HTTP body."""
         if len(body) > self.cfg.max_html_bytes:
-            return None, "extract.too_large"
+            return None, "extract.too_large", None
         html = decode_html(body, charset)
         if count_tags(html) > self.cfg.max_tags:
-            return None, "extract.too_complex"
+            return None, "extract.too_complex", None
         try:
             with time_limit(self.cfg.timeout_s):
-                text = self._extract(
-                    html,
-                    favor_precision=self.cfg.favor_precision,
-                    include_comments=self.cfg.include_comments,
-                    include_tables=self.cfg.include_tables,
-                    deduplicate=False,
-                )
+                text, via = self._method(html)
         except TimeLimitExceeded:
-            return None, "extract.timeout"
-        except Exception as e:  # trafilatura/lxml raise many types on hostile markup; the page is dropped
+            return None, "extract.timeout", None
+        except Exception as e:  # lxml, lexbor and trafilatura raise many types on hostile markup; the page is dropped
             if not self._warned:
                 log.warning("extract: %s: %s (warned once per worker)", type(e).__name__, e)
                 self._warned = True
-            return None, "extract.error"
+            return None, "extract.error", None
         text = (text or "").strip()
-        return (text, None) if text else (None, "extract.no_text")
+        return (text, None, via) if text else (None, "extract.no_text", via)
+
+    def _trafilatura(self, html: str) -> tuple[str | None, str]:
+        cfg = self.cfg
+        text = self._extract(
+            html,
+            favor_precision=cfg.favor_precision,
+            include_comments=cfg.include_comments,
+            include_tables=cfg.include_tables,
+            deduplicate=False,
+        )
+        return text, "trafilatura"
+
+    def _resiliparse(self, html: str) -> tuple[str, str]:
+        text = self._plain_text(
+            self._parse(html),
+            main_content=True,
+            alt_texts=False,
+            preserve_formatting=True,
+            comments=self.cfg.include_comments,
+            skip_elements=None if self.cfg.include_tables else ["table"],
+        )
+        return text, "resiliparse"
+
+    def _cascade(self, html: str) -> tuple[str | None, str]:
+        if declares_article(html):
+            return self._trafilatura(html)
+        text, via = self._resiliparse(html)
+        if len(text.split()) < self.cfg.cascade_min_words:
+            return self._trafilatura(html)
+        return text, via
+
+
+TrafilaturaExtractor = Extractor  # the stage's name before `method` existed (bench scripts use it)
+
+
+def declares_article(html: str) -> bool:
+    """The page says it is an article: og:type=article, or a schema.org article type (JSON-LD, microdata)."""
+    if any(_CONTENT_ARTICLE.search(tag.group()) for tag in _OG_TYPE_TAG.finditer(html)):
+        return True
+    return _SCHEMA_ARTICLE.search(html) is not None
 
 
 def count_tags(html: str) -> int:

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from pipeline.arc import arc_records
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract
+from pipeline.registry import param, register
 from pipeline.resync import GZIP_MAGIC, WatchedInput, next_record_start, record_end
 from pipeline.retry import RetryPolicy
 from pipeline.storage import open_input
@@ -51,7 +52,14 @@ class ReadConfig:
     )
 
 
-@register("read", ReadConfig, kind="source", contract=Contract(provides=("html", "url")))
+READ_CONTRACT = Contract(
+    provides=("html", "url"),
+    drop_reasons=("not_http", "bad_http", "http_status", "not_html", "too_large", "empty", "binary", "bad_encoding"),
+    errors=("corrupt_record", "truncated", "bad_length"),
+)
+
+
+@register("read", ReadConfig, kind="source", contract=READ_CONTRACT)
 class WarcReader:
     """Read response/conversion records of a WARC, WET or legacy ARC file (local, glob, s3://, https://; .gz or
     plain)."""

@@ -24,12 +24,15 @@ from typing import Any, Callable, Literal
 
 import pyarrow as pa
 
+from pipeline.contracts import PROVIDED, Contract
+
 Stage = Callable[[pa.Table], pa.Table]
 StageKind = Literal["source", "map", "filter", "corpus"]
 
 # Modules that register stages; importing them is all it takes (no directory globbing, no sys.path edits).
 STAGE_MODULES = (
     "pipeline.read",
+    "filters.language_prepass",
     "pipeline.extract",
     "filters.url_filter",
     "filters.language",
@@ -40,7 +43,6 @@ STAGE_MODULES = (
     "filters.toxicity",
     "filters.perplexity",
     "filters.quality_classifier",
-    "filters.language_prepass",
     "dedup.exact",
     "dedup.line_dedup",
     "dedup.minhash_dedup",
@@ -58,27 +60,6 @@ def param(
         raise TypeError("use a tuple for sequence defaults: configs are frozen")
     meta = {"help": help, "ge": ge, "le": le, "choices": tuple(choices) if choices else None, "is_file": is_file}
     return dataclasses.field(default=default, metadata=meta)
-
-
-# What a stage can need from the stages before it (`Contract.needs`), as the order check names it.
-PROVIDED = {
-    "html": "HTTP bodies (the `read` stage)",
-    "url": "the page URL (the `read` stage)",
-    "text": "extracted text (the `extract` stage; WET records pass through it unchanged)",
-}
-
-
-@dataclass(frozen=True)
-class Contract:
-    """What a stage needs from the stages before it and gives to those after it; `config.load` refuses an order
-    that breaks it, before any work (a language filter on raw HTML drops every page; tokens written before a
-    dedup stage still hold the duplicates)."""
-
-    needs: tuple[str, ...] = ()  # keys of PROVIDED that an earlier stage must provide
-    provides: tuple[str, ...] = ()
-    last: bool = False  # must be the last stage: what a later stage removed would still be in its output
-    warn_after: tuple[tuple[str, str], ...] = ()  # (stage, why): a harmful order, warned about when that stage
-    # comes earlier than this one
 
 
 @dataclass(frozen=True)

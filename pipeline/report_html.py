@@ -143,11 +143,11 @@ def _histograms(stages: list[dict]) -> list[dict]:
     centers = [round((i + 0.5) * width, 4) for i in range(HISTOGRAM_BINS)]
     charts = []
     for s in stages:
-        signals = getattr(REGISTRY.get(s["name"]).impl, "signals", {}) if s["name"] in REGISTRY else {}
+        contract = REGISTRY.get(s["name"]).contract if s["name"] in REGISTRY else None
+        signals = {signal.column: signal for signal in (contract.signals if contract else ())}
         for column, counts in s.get("histograms", {}).items():
-            field, config = signals.get(column), s.get("config", {})
-            # a config field's name, or a function of the config (perplexity: a percentile from its bucket fields)
-            threshold = field(config) if callable(field) else config.get(field) if field else None
+            signal = signals.get(column)
+            threshold = signal.threshold_of(s.get("config", {})) if signal else None
             charts.append(
                 {"stage": s["name"], "column": column, "counts": counts, "centers": centers, "threshold": threshold}
             )

@@ -16,6 +16,7 @@ import pyarrow as pa
 from filters.chain import FilterChain
 from pipeline.batch import doc_bytes, split_dropped
 from pipeline.config import StageSpec
+from pipeline.contracts import Signal
 from pipeline.registry import REGISTRY
 from pipeline.stats import StageStats
 
@@ -23,15 +24,15 @@ Step = Callable[[pa.Table], tuple[pa.Table, list[StageStats]]]
 
 
 class MapStep:
-    def __init__(self, name: str, stage: Callable[[pa.Table], pa.Table]):
-        self.name, self.stage = name, stage
+    def __init__(self, name: str, stage: Callable[[pa.Table], pa.Table], signals: tuple[Signal, ...] = ()):
+        self.name, self.stage, self.signals = name, stage, signals
 
     def __call__(self, batch: pa.Table) -> tuple[pa.Table, list[StageStats]]:
         started = time.perf_counter()
         after = self.stage(batch)
         stats = measure(self.name, batch, after, time.perf_counter() - started)
-        for column in getattr(self.stage, "signals", {}):  # e.g. {"language_score": "min_score"}
-            stats.count_signal(column, after.column(column).to_pylist())
+        for signal in self.signals:  # the columns its contract says the report draws
+            stats.count_signal(signal.column, after.column(signal.column).to_pylist())
         return after, [stats]
 
 
@@ -62,12 +63,12 @@ def build_steps(specs: list[StageSpec]) -> list[Step]:
     for spec in specs:
         entry = REGISTRY.get(spec.name)
         if entry.kind == "filter":
-            pending.append((spec.name, entry.impl, spec.config))
+            pending.append((spec.name, entry.impl, spec.config, entry.contract.signal_values))
             continue
         if pending:
             steps.append(FilterChain(pending))
             pending = []
-        steps.append(MapStep(spec.name, built_stage(spec.name, spec.config)))
+        steps.append(MapStep(spec.name, built_stage(spec.name, spec.config), entry.contract.signals))
     if pending:
         steps.append(FilterChain(pending))
     return steps

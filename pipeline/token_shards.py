@@ -30,7 +30,8 @@ import pyarrow.parquet as pq
 import xxhash
 
 from pipeline import corpus, shuffle, storage
-from pipeline.registry import Contract, param, register
+from pipeline.contracts import Contract
+from pipeline.registry import param, register
 from pipeline.stats import StageStats
 from pipeline.tokenizer import SPECIALS, cached_tokenizer
 
@@ -50,11 +51,11 @@ class TokenizeConfig:
     num_threads: int = param(1, "SentencePiece encoding threads per task", ge=1)
 
 
-@register("tokenize", TokenizeConfig, kind="corpus", contract=Contract(needs=("text",), last=True))
+@register(
+    "tokenize", TokenizeConfig, kind="corpus", contract=Contract(needs=("text",), last=True, rewrites_docs=False)
+)
 class TokenizeStage:
     """Tokenize the kept documents into globally shuffled Parquet token shards plus a manifest."""
-
-    produces_docs = False  # reads docs/, writes tokens/: the documents themselves are unchanged
 
     def __init__(self, cfg: TokenizeConfig):
         self.cfg = cfg

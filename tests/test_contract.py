@@ -4,6 +4,9 @@ schema and the row count, and its config round-trips through YAML."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import re
+import sys
 
 import pyarrow as pa
 import pytest
@@ -74,5 +77,17 @@ def _needed_before(name: str) -> set[str]:
 def test_registry_rejects_duplicates_and_names_valid_stages():
     with pytest.raises(ValueError, match="registered twice"):
         REGISTRY.add("read", REGISTRY.get("read").config_cls, "source", object, REGISTRY.get("read").contract)
-    with pytest.raises(KeyError, match="available stages: read, extract, url_filter, language, gopher_repetition"):
+    with pytest.raises(KeyError, match="available stages: read, language_prepass, extract, url_filter, language"):
         REGISTRY.get("nope")
+
+
+@pytest.mark.parametrize("name", REGISTRY.names())
+def test_every_reason_a_stage_writes_is_in_its_contract(name):
+    """Each "<stage>.<rule>" literal in the stage's module is a rule its contract declares, so the report, the
+    docs and the order check list every drop a stage can make (the runtime check: test_fixtures.py)."""
+    entry = REGISTRY.get(name)
+    source = inspect.getsource(sys.modules[entry.impl.__module__])
+    written = set(re.findall(rf"""["']{name}\.([a-z0-9_]+)["']""", source))
+    assert written <= set(entry.contract.drop_reasons) | set(entry.contract.errors)
+    if entry.kind not in ("filter", "corpus") and name != "perplexity":  # those name the stage elsewhere
+        assert written, f"{name}: no drop reason found in its module; test the reasons another way"

@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.config import load
 from pipeline.filepass import process_file
+from pipeline.registry import REGISTRY
 from tests.conftest import FIXTURES, ROOT
 
 EXPECTED = {
@@ -49,6 +50,17 @@ def test_exact_counts_per_reason(config, name):
     got = {k: stats[k] for k in ("records_read", "kept", "dropped", "errors")}
     assert got == EXPECTED[name]
     assert stats["status"] == "ok"
+
+
+def test_every_drop_reason_is_one_its_stage_declares(config):
+    """What the report counts is what the stage's contract lists (pipeline/contracts.py), on every fixture."""
+    reasons = set()
+    for index, name in enumerate(sorted(EXPECTED)):
+        reasons |= set(process_file(index, str(FIXTURES / name), config)["dropped"])
+    assert len(reasons) >= 5, reasons
+    for reason in reasons:
+        stage, rule = reason.split(".", 1)
+        assert rule in REGISTRY.get(stage).contract.drop_reasons, reason
 
 
 def test_mislabelled_charset_page_is_decoded_correctly(config):
