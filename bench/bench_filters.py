@@ -47,9 +47,9 @@ def load_texts(english: bool) -> list[tuple[str, str]]:
 
 def run_ours(docs: list[tuple[str, str]]) -> dict:
     sys.path.insert(0, str(REPO))
-    from pipeline.batch import READ_SCHEMA, from_rows, split_dropped
+    from core.batch import READ_SCHEMA, from_rows, split_dropped
+    from core.registry import REGISTRY
     from pipeline.config import StageSpec
-    from pipeline.registry import REGISTRY
     from pipeline.steps import build_steps
 
     names = ("gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality")

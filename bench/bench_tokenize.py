@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline import corpus, storage  # noqa: E402
-from pipeline.token_shards import TokenizeConfig, TokenizeStage  # noqa: E402
-from pipeline.tokenizer import DEFAULT_MODEL  # noqa: E402
+from tokenization.shards import TokenizeConfig, TokenizeStage  # noqa: E402
+from tokenization.tokenizer import DEFAULT_MODEL  # noqa: E402
 
 QUALITY = ROOT.parent / "shared" / "data" / "quality"
 OUT = ROOT / "bench" / "out" / "tokenize"

@@ -272,8 +272,9 @@ def timed_map(engine_map, monitor: RssMonitor, steps: list[dict]):
 def run_stage(parts: list[tuple[int, str]], out: Path, verify: float) -> dict:
     import ray
 
+    from core import corpus, storage
     from dedup.minhash_dedup import MinHashDedup, MinHashDedupConfig
-    from pipeline import corpus, engine, storage
+    from pipeline import engine
 
     os.environ.update(RAY_ENV)
     cfg = MinHashDedupConfig(verify_min_jaccard=verify)

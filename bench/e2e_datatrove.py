@@ -139,8 +139,8 @@ def cut_recipe(source: Path) -> dict:
     import yaml
 
     sys.path.insert(0, str(CODE_ROOT))  # before the editable install's finder: the snapshot's `pipeline`
+    from core.registry import REGISTRY
     from pipeline.config import load
-    from pipeline.registry import REGISTRY
 
     load(source)  # validate as the pipeline would (unknown stages or keys fail here, with the line)
     raw = yaml.safe_load(source.read_text())

@@ -70,9 +70,9 @@ def load_recorded(name: str) -> tuple[dict[str, str], str]:
 def extract_ours(html: dict[str, bytes]) -> tuple[dict[str, str], dict[str, int], float, str]:
     """Our `extract` stage, built from stages.yaml via the registry, on one batch of all pages."""
     sys.path.insert(0, str(REPO))
-    from pipeline.batch import from_rows
+    from core.batch import from_rows
+    from core.registry import REGISTRY
     from pipeline.config import load
-    from pipeline.registry import REGISTRY
 
     spec = next(s for s in load(REPO / "stages.yaml").stages if s.name == "extract")
     stage = REGISTRY.get(spec.name).build(spec.config)

@@ -54,8 +54,8 @@ METHODS = {  # name: ExtractConfig overrides, or "dclm" for DCLM's own call
 
 def build(spec):
     """A page function: body -> (text, via trafilatura?), through our stage (its guards) or DCLM's call."""
-    from pipeline.extract import ExtractConfig, decode_html
-    from pipeline.registry import REGISTRY
+    from core.registry import REGISTRY
+    from extractors.main_text import ExtractConfig, decode_html
 
     if spec == "dclm":
         from resiliparse.extract.html2text import extract_plain_text
@@ -151,7 +151,7 @@ def groups(pages: list[dict], scored: dict[str, list[dict]]) -> dict[str, dict[s
 
 
 def crawl_pages() -> list[dict]:
-    from pipeline.read import ReadConfig, UnsupportedInput, WarcReader
+    from readers.warc import ReadConfig, UnsupportedInput, WarcReader
 
     pages = []
     for path in sorted((HTML_EVAL.parent / "warc").rglob("*")):

@@ -31,7 +31,7 @@ FINEWEB_MIN_SCORE = 0.65
 def evaluate(stage, sentences: list[str], expected: str) -> dict:
     import pyarrow as pa
 
-    from pipeline.batch import READ_SCHEMA
+    from core.batch import READ_SCHEMA
 
     columns = {n: pa.nulls(len(sentences), READ_SCHEMA.field(n).type) for n in READ_SCHEMA.names}
     columns["text"] = pa.array(sentences, type=pa.large_string())

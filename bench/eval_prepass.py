@@ -24,7 +24,7 @@ medians over repeats.
 Page sets:
   real     every real HTML page in ../shared/data: html_eval's pages (ScrapingHub AEB, trafilatura eval set,
            Readability's source.html (not its expected.html), CmonCrawl Czech test + filter pages) and every
-           HTML response that `pipeline.read.WarcReader` keeps in warc/ (CommonCrawl WARCs, the legacy ARCs,
+           HTML response that `readers.warc.WarcReader` keeps in warc/ (CommonCrawl WARCs, the legacy ARCs,
            other crawls; WET/WAT hold no HTML).
   cc_mix   a CommonCrawl-like language mix, 45% English: the real pages the chain labels `en`, plus for each other
            language its share of a crawl (CC_SHARES) filled first with real pages of that label, then with pages
@@ -83,7 +83,7 @@ def real_pages() -> list[dict]:
     for path in sorted((SHARED / "html_eval").rglob("*.html.gz")):
         if path.name != "expected.html.gz":  # Readability's expected output, not a page
             pages.append(_page(f"html_eval/{path.relative_to(SHARED / 'html_eval')}", gzip.open(path).read()))
-    from pipeline.read import ReadConfig, UnsupportedInput, WarcReader
+    from readers.warc import ReadConfig, UnsupportedInput, WarcReader
 
     for path in sorted((SHARED / "warc").rglob("*")):
         if not path.is_file() or not re.search(r"\.(warc|arc)(\.gz)?$", path.name):
@@ -213,9 +213,9 @@ def code_snapshot(which: str) -> Path:
 
 def chain_specs(code: Path, extract_method: str | None) -> dict[str, list]:
     """stages.yaml's per-document stages after read (url_filter left out), without and with the pre-pass."""
+    from core.registry import REGISTRY
     from filters.language_prepass import LanguagePrepassConfig
     from pipeline.config import StageSpec, load
-    from pipeline.registry import REGISTRY
 
     stages = [s for s in load(code / "stages.yaml").stages if REGISTRY.get(s.name).kind in ("map", "filter")]
     base = [s for s in stages if s.name != "url_filter"]
@@ -230,7 +230,7 @@ def run_chain(specs, pages: list[dict], first_index: int) -> tuple[dict, dict]:
     """Outcome per page id (drop reason or None, the language label, a hash of the kept text), CPU per stage."""
     import pyarrow as pa
 
-    from pipeline.batch import READ_SCHEMA
+    from core.batch import READ_SCHEMA
     from pipeline.steps import build_steps
 
     steps, cpu, outcome = build_steps(specs), {}, {}

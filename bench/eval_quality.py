@@ -8,7 +8,7 @@
 `prepare` writes, from /work/shared/data (read there, never copied into the repo):
 - `wikitext2_sections.jsonl.gz`: WikiText-2 valid+test (Wikipedia Good/Featured articles), detokenized
   (` @-@ ` -> `-`, ` , ` -> `, `, `<unk>` removed), one document per level-2 section, `group` = article;
-- `crawl_pages.jsonl.gz`: every page's main text as our pipeline extracts it (pipeline.extract's
+- `crawl_pages.jsonl.gz`: every page's main text as our pipeline extracts it (extractors.main_text's
   `extract` stage, default config = FineWeb's trafilatura settings), with its language per our `language`
   stage: the real WARCs (CommonCrawl 2014-2024, other crawls), the 2008-2010 CommonCrawl ARC files, and
   the html_eval pages; plus the CC-MAIN-2019-30 text documents; `group` = host;
@@ -122,7 +122,7 @@ def arc_pages(path: Path) -> list[tuple[str, str, bytes]]:
 
 def warc_rows() -> list[dict]:
     """Rows of every real WARC in shared/data/warc, through our `read` stage (HTML 200 responses only)."""
-    from pipeline.read import ReadConfig, WarcReader
+    from readers.warc import ReadConfig, WarcReader
 
     reader, rows = WarcReader(ReadConfig()), []
     for i, path in enumerate(sorted((SHARED / "warc").rglob("*.warc*"))):
@@ -134,9 +134,9 @@ def warc_rows() -> list[dict]:
 
 def extract_pages() -> list[dict]:
     """Main text + language of every crawl page, with our `extract` and `language` stages' default configs."""
+    from core.batch import from_rows
+    from extractors.main_text import ExtractConfig, TrafilaturaExtractor
     from filters.language import LanguageConfig, LanguageFilter
-    from pipeline.batch import from_rows
-    from pipeline.extract import ExtractConfig, TrafilaturaExtractor
 
     rows = warc_rows()
     raw = [
@@ -164,8 +164,8 @@ def _page(r: dict) -> dict:
 
 def dolma_cc_docs() -> list[dict]:
     """CC-MAIN-2019-30 text documents (already extracted by dolma), with our language stage's verdict."""
+    from core.batch import from_rows
     from filters.language import LanguageConfig, LanguageFilter
-    from pipeline.batch import from_rows
 
     with gzip.open(SHARED / "quality/cc_text_dolma_CC-MAIN-2019-30_697docs.jsonl.gz", "rt") as f:
         docs = [json.loads(line) for line in f]
@@ -251,7 +251,7 @@ def make_batch(texts: list[str]):
     """A pipeline batch (READ_SCHEMA) holding these texts, as the per-document stages get it."""
     import pyarrow as pa
 
-    from pipeline.batch import READ_SCHEMA as schema
+    from core.batch import READ_SCHEMA as schema
 
     cols = {n: pa.nulls(len(texts), schema.field(n).type) for n in schema.names}
     cols["text"], cols["url"] = pa.array(texts, pa.large_string()), pa.array(["http://x/"] * len(texts))

@@ -12,15 +12,15 @@ the machine, so drops should be decided by deterministic guards measured before 
 limit kept only as a safety net far above any page that passes them. This measures which guard can do that.
 
 Pages: every real HTML page in ../shared/data/html_eval (*.html.gz; Readability's `expected.html` files are
-its output, not pages, and are left out) and every HTML response that `pipeline.read.WarcReader` keeps in
+its output, not pages, and are left out) and every HTML response that `readers.warc.WarcReader` keeps in
 ../shared/data/warc (default ReadConfig; the two legacy ARC files are refused by the reader and so are not
-pipeline input). Each is decoded with `pipeline.extract.decode_html` as the stage does.
+pipeline input). Each is decoded with `extractors.main_text.decode_html` as the stage does.
 
 Measured per page, CPU time (time.process_time) in a child process, median of --repeats (3) runs; the runs
 of one page are far apart (round r goes over the whole chunk of pages before round r+1), so a burst of load
 from another process on the machine touches one run, not all three. Each child first warms trafilatura up
 (lazy imports, caches), as a pipeline worker does once.
-  trafilatura   `trafilatura.extract` called exactly as pipeline/extract.py calls it (ExtractConfig defaults:
+  trafilatura   `trafilatura.extract` called exactly as extractors/main_text.py calls it (ExtractConfig defaults:
                 favor_precision, comments off, tables on, deduplicate=False), under a --safety-s CPU limit
                 only so that a runaway page cannot stall the benchmark.
   features      bytes (payload), chars (decoded), lt (str.count('<')), tags (regex <[A-Za-z] count),
@@ -102,7 +102,7 @@ FEATURES = {
     "rp_elements": ("1k elements", 1e3, "elements in resiliparse's (lexbor) tree"),
 }
 COSTS = {
-    "decode_s": "pipeline.extract.decode_html",
+    "decode_s": "extractors.main_text.decode_html",
     "lt_s": "str.count('<')",
     "tags_s": "regex <[A-Za-z] count",
     "attr_s": "regex sum of quoted attribute value lengths",
@@ -151,7 +151,7 @@ def real_pages(limit: int | None) -> list[dict]:
 
 
 def warc_pages() -> list[dict]:
-    from pipeline.read import ReadConfig, UnsupportedInput, WarcReader
+    from readers.warc import ReadConfig, UnsupportedInput, WarcReader
 
     pages = []
     root = SHARED / "warc"
@@ -302,7 +302,7 @@ def _resiliparse():
 
 
 def _extract_fn():
-    from pipeline.extract import ExtractConfig, TrafilaturaExtractor
+    from extractors.main_text import ExtractConfig, TrafilaturaExtractor
 
     extractor = TrafilaturaExtractor(ExtractConfig())
     cfg = extractor.cfg
@@ -322,7 +322,7 @@ def _extract_fn():
 def _features(page: dict, repeats: int) -> tuple[str, dict]:
     from trafilatura.utils import load_html
 
-    from pipeline.extract import decode_html
+    from extractors.main_text import decode_html
 
     body = page["body"]
     f: dict = {"bytes": len(body)}
@@ -361,7 +361,7 @@ def _warm_up(extract, repeats: int) -> None:
 
 
 def _one_extraction(extract, html: str, safety_s: float) -> tuple[float, str, str | None]:
-    from pipeline.timelimit import TimeLimitExceeded, time_limit
+    from core.timelimit import TimeLimitExceeded, time_limit
 
     start = time.process_time()
     try:
@@ -945,8 +945,8 @@ def _import_before_fork() -> None:
     import trafilatura  # noqa: F401
     import trafilatura.utils  # noqa: F401
 
-    import pipeline.extract  # noqa: F401
-    import pipeline.timelimit  # noqa: F401
+    import core.timelimit  # noqa: F401
+    import extractors.main_text  # noqa: F401
 
     _extract_fn()
 

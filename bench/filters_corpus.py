@@ -9,7 +9,7 @@ Sources (all real pages; see each folder's PROVENANCE.md):
   warc/        response records of every .warc / .warc.gz (fastwarc, through our `read` stage: HTML 2xx only)
                and the conversion records of the WET file; the legacy .arc files are not WARC and are skipped
   quality/     the CC-MAIN-2019-30 jsonl.gz texts and the CCNet head samples, as they are
-HTML is decoded with `pipeline.extract.decode_html` and extracted with trafilatura under our `extract`
+HTML is decoded with `extractors.main_text.decode_html` and extracted with trafilatura under our `extract`
 settings (favor_precision, no comments, tables, deduplicate=False); pages with no text are left out.
 Each record: id, source, text, lang + lang_score (our lid.176.ftz on the text as one line).
 
@@ -56,8 +56,8 @@ def html_pages() -> list[tuple[str, str, Path]]:
 def _extract_page(item: tuple[str, str, bytes, str | None]) -> dict | None:
     import trafilatura
 
-    from pipeline.extract import ExtractConfig, decode_html
-    from pipeline.timelimit import TimeLimitExceeded, time_limit
+    from core.timelimit import TimeLimitExceeded, time_limit
+    from extractors.main_text import ExtractConfig, decode_html
 
     doc_id, source, body, charset = item
     cfg = ExtractConfig()
@@ -84,7 +84,7 @@ def _html_items():
 
 def _warc_rows() -> tuple[list, list[dict]]:
     """(HTML items to extract, WET text records)."""
-    from pipeline.read import ReadConfig, WarcReader
+    from readers.warc import ReadConfig, WarcReader
 
     items, texts = [], []
     paths = sorted(p for p in (DATA / "warc").rglob("*") if p.name.endswith((".warc", ".warc.gz", ".wet.gz")))

@@ -328,7 +328,7 @@ LABELS_PATH = OUT_DIR / "page_languages.json"
 def collect_crawl_pages() -> list[Page]:
     """Every HTML page our `read` stage takes from the real crawl files (HTTP 2xx, HTML, body decoded)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from pipeline.registry import REGISTRY
+    from core.registry import REGISTRY
 
     entry = REGISTRY.get("read")
     pages = []
@@ -387,9 +387,9 @@ def _run_labeling(warc: Path) -> dict[str, dict]:
     import pyarrow.parquet as pq
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from core.registry import REGISTRY
     from pipeline.config import load
     from pipeline.filepass import process_file
-    from pipeline.registry import REGISTRY
 
     extract = {"stage": "extract", "favor_precision": True}
     if "method" in {f.name for f in dataclasses.fields(REGISTRY.get("extract").config_cls)}:

@@ -116,7 +116,7 @@ def our_functions():
 
 
 def run_ours(records: list[dict]) -> list[dict]:
-    from filters.text import Doc
+    from core.text import Doc
 
     fns = our_functions()
     rows = []
@@ -134,7 +134,7 @@ def run_ours(records: list[dict]) -> list[dict]:
 def replay(name: str, text: str, theirs: dict) -> str | None:
     """Our filter on datatrove's units: spaCy's words, or spaCy's sentence counts for c4."""
     import filters.c4_quality as c4_module
-    from filters.text import Doc
+    from core.text import Doc
 
     fn, cfg = our_functions()[name]
     doc = Doc(text)

@@ -108,7 +108,7 @@ def word_urls(upper: bool) -> dict[str, list[str]]:
 
 
 def real_urls() -> list[str]:
-    from pipeline.read import ReadConfig, UnsupportedInput, WarcReader
+    from readers.warc import ReadConfig, UnsupportedInput, WarcReader
 
     reader, found = WarcReader(ReadConfig()), {}
     for i, path in enumerate(sorted(p for p in WARC_DIR.rglob("*") if p.is_file() and p.suffix != ".md")):

@@ -96,8 +96,8 @@ def vocabulary_cached(seed: int) -> list[str]:
 
 def generate_part(output: str, index: int, n_docs: int, n_parts: int, seed: int) -> dict:
     """One part as the per-file pass commits it: documents, then the file's stats. Returns role counts."""
-    from pipeline import storage
-    from pipeline.stats import FileStats, StageStats
+    from core import storage
+    from core.stats import FileStats, StageStats
 
     lo, hi = index * n_docs // n_parts, (index + 1) * n_docs // n_parts
     texts, roles = zip(*[_document(seed, g, n_docs) for g in range(lo, hi)]) if hi > lo else ((), ())
@@ -193,8 +193,9 @@ def diff_counts(after: dict, before: dict) -> dict:
 def run_size(n_docs: int, n_parts: int, seed: int, s3: str | None) -> dict:
     import ray
 
+    from core import storage
     from pipeline import config as config_module
-    from pipeline import engine, storage
+    from pipeline import engine
 
     scratch = Path(tempfile.mkdtemp(prefix="scale-", dir=OUT))
     output = f"{s3}/run-{n_docs}-{n_parts}" if s3 else str(scratch / "out")

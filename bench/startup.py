@@ -261,7 +261,7 @@ def timed_process_file(log_path: str, heavy: tuple[str, ...]):
 
         filepass = timed("import pipeline.filepass", lambda: il.import_module("pipeline.filepass"))
         steps = il.import_module("pipeline.steps")
-        registry = il.import_module("pipeline.registry")
+        registry = il.import_module("core.registry")
         timed("import stage modules", registry.load_stage_modules)
         for module in heavy:
             try:
@@ -310,8 +310,9 @@ def instrumented_run(root: Path, out_json: Path) -> None:
     os.chdir(root)
     import ray
 
+    from core import corpus
     from pipeline import config as config_mod
-    from pipeline import corpus, engine
+    from pipeline import engine
 
     marks["pipeline imported"] = time.time()
     tmp = Path(tempfile.mkdtemp(prefix="startup-run-"))
@@ -433,7 +434,7 @@ def summarize_run(data: dict) -> list[tuple[str, float, str]]:
 def import_profile(root: Path) -> list[tuple[str, float, float]]:
     """What a file worker imports (ray first: a worker has it), by top-level package: (package, seconds of its own
     modules, seconds of its top-level imports with everything they pulled in). From `python -X importtime`."""
-    code = "import ray, pipeline.filepass, pipeline.registry as r; r.load_stage_modules()\n"
+    code = "import ray, pipeline.filepass, core.registry as r; r.load_stage_modules()\n"
     modules = WORKER_IMPORTS + CORPUS_IMPORTS
     code += "".join(f"try:\n    import {m}\nexcept ImportError:\n    pass\n" for m in modules)
     env = {**os.environ, "PYTHONPATH": str(root)}
@@ -468,11 +469,11 @@ def loads_and_work(root: Path, out_json: Path) -> None:
         return value
 
     timed("import pipeline.filepass + stage modules", lambda: importlib.import_module("pipeline.filepass"))
+    from core.registry import REGISTRY
     from pipeline import config as config_mod
     from pipeline import filepass, steps
     from pipeline.inputs import expand_inputs
-    from pipeline.registry import REGISTRY
-    from pipeline.tokenizer import cached_tokenizer
+    from tokenization.tokenizer import cached_tokenizer
 
     timed("load stage modules", REGISTRY.names)
     for module in WORKER_IMPORTS + CORPUS_IMPORTS:

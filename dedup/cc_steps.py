@@ -18,9 +18,9 @@ import math
 import numpy as np
 import pyarrow as pa
 
+from core import shuffle, storage
 from dedup.components import large_star, partition_of, small_star, star_roots, symmetric, unique_edges
 from dedup.signature_store import agreement
-from pipeline import shuffle, storage
 
 REASON = "minhash_dedup.duplicate"
 # Rows of the round inputs per candidate edge: both directions, and small-star adds up to one per node.

@@ -1,6 +1,6 @@
 """`exact_dedup`: documents with identical normalized text; the smallest doc_id of each group is kept.
 
-Steps, each committed and skipped on re-run (`pipeline.shuffle` sizes the shuffles from the data):
+Steps, each committed and skipped on re-run (`core.shuffle` sizes the shuffles from the data):
 1. keys (a task per part): 64-bit key of each document's normalized text, `keys/part-N.parquet`;
 2. shuffle the (key, doc_id) rows into key-range buckets of at most a task's budget;
 3. duplicates (a task per bucket): every row but the smallest doc_id of its key is removed;
@@ -17,11 +17,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
 
+from core import corpus, shuffle, storage
+from core.contracts import Contract
+from core.registry import param, register
 from dedup.key_groups import pairs_in_files
 from dedup.minhasher import fast_normalize as normalize
-from pipeline import corpus, shuffle, storage
-from pipeline.contracts import Contract
-from pipeline.registry import param, register
 
 REASON = "exact_dedup.duplicate"
 REMOVAL_SCHEMA = pa.schema([("doc_id", pa.int64())])

@@ -14,7 +14,7 @@ from typing import Iterator
 import numpy as np
 import pyarrow.parquet as pq
 
-from pipeline import shuffle
+from core import shuffle
 
 Pairs = tuple[np.ndarray, np.ndarray]
 

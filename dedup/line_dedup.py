@@ -28,9 +28,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
-from pipeline import corpus, storage
-from pipeline.contracts import Contract
-from pipeline.registry import param, register
+from core import corpus, storage
+from core.contracts import Contract
+from core.registry import param, register
 
 _BLANK_LINES = re.compile(r"\n\s*\n")
 

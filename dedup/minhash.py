@@ -25,8 +25,8 @@ import numpy as np
 import regex
 import xxhash
 
-from filters.text import PUNCTUATION
-from pipeline.registry import param
+from core.registry import param
+from core.text import PUNCTUATION
 
 _NUMBERS = regex.compile(r"\p{Nd}+([.,،٫⎖⎗⎘]{1}\p{Nd}+)?")  # datatrove NUMBERS_PATTERN
 _PUNCT_TO_SPACE = str.maketrans(dict.fromkeys(PUNCTUATION, " "))

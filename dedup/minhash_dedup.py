@@ -3,7 +3,7 @@
 1. signatures (a task per part): `sigs/part-N.parquet` (doc_id, signature) and the part's band keys
    (`keys/part-N.parquet`: key, doc_id; each band's keys are salted by the band number, so one key column
    serves all bands);
-2. shuffle the band keys into key-range buckets sized from the data (`pipeline.shuffle`);
+2. shuffle the band keys into key-range buckets sized from the data (`core.shuffle`);
 3. edges (a task per bucket): documents sharing a key become a star around the smallest doc_id; with
    `verify_min_jaccard` > 0 a candidate pair is kept only if its estimated Jaccard reaches it;
 4. connected components (dedup/cc_steps.py): large-star / small-star rounds over edge partitions sized from
@@ -23,14 +23,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core import corpus, shuffle, storage
+from core.contracts import Contract
+from core.registry import param, register
 from dedup import cc_steps
 from dedup.key_groups import pairs_in_files
 from dedup.minhash import MinHashParams, band_keys
 from dedup.minhasher import MinHasher
 from dedup.signature_store import SIG_COLUMN, agreement, sigs_path
-from pipeline import corpus, shuffle, storage
-from pipeline.contracts import Contract
-from pipeline.registry import param, register
 
 EDGE_SCHEMA = pa.schema([("u", pa.int64()), ("v", pa.int64())])
 

@@ -25,8 +25,8 @@ import unicodedata
 import numpy as np
 import xxhash
 
+from core.text import PUNCTUATION
 from dedup.minhash import _NGRAM_MIX, _NUMBERS, MinHashParams, _mix64, permutations
-from filters.text import PUNCTUATION
 
 _SHIFT = np.uint64(32)
 

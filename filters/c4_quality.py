@@ -14,9 +14,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from filters.text import Doc, chunk_words
-from pipeline.contracts import Contract
-from pipeline.registry import param, register
+from core.contracts import Contract
+from core.registry import param, register
+from core.text import Doc, chunk_words
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")

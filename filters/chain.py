@@ -5,7 +5,7 @@ dropped it), registered with kind="filter". The engine hands every run of consec
 `stages.yaml` to one `FilterChain`: each document is split into lines/words once, the filters run in
 order and the first reason wins. Each filter still gets its own counters, time and bytes in the report, and
 the histogram of its signal when its contract declares one (`Contract.signals`, and `Contract.signal_values(doc)`
-= {column: value in [0, 1]}; pipeline/contracts.py).
+= {column: value in [0, 1]}; core/contracts.py).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any, Callable
 
 import pyarrow as pa
 
-from filters.text import Doc
-from pipeline.batch import set_column, with_drop_reasons
-from pipeline.stats import StageStats
+from core.batch import set_column, with_drop_reasons
+from core.stats import StageStats
+from core.text import Doc
 
 FilterFn = Callable[[Doc, Any], "str | None"]
 SignalValues = Callable[[Doc], dict[str, float]]

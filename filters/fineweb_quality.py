@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.contracts import Contract, Signal
+from core.registry import param, register
+from core.text import Doc
 from filters.gopher_repetition import find_duplicates
-from filters.text import Doc
-from pipeline.contracts import Contract, Signal
-from pipeline.registry import param, register
 
 
 @dataclass(frozen=True)

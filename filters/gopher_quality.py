@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from filters.text import Doc
-from pipeline.contracts import Contract, Signal
-from pipeline.registry import param, register
+from core.contracts import Contract, Signal
+from core.registry import param, register
+from core.text import Doc
 
 # Gopher's stop words (arXiv 2112.11446 A.1.1): a document needs at least two of them.
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")

@@ -12,9 +12,9 @@ from itertools import count
 
 import numpy as np
 
-from filters.text import LINE_BREAKS, Doc
-from pipeline.contracts import Contract, Signal
-from pipeline.registry import param, register
+from core.contracts import Contract, Signal
+from core.registry import param, register
+from core.text import LINE_BREAKS, Doc
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline.batch import set_column, with_drop_reasons
-from pipeline.contracts import Contract
-from pipeline.extract import count_tags, decode_html
-from pipeline.registry import param, register
+from core.batch import set_column, with_drop_reasons
+from core.contracts import Contract
+from core.html import count_tags, decode_html
+from core.registry import param, register
 
 DEFAULT_MODEL = str(Path(__file__).parent / "assets" / "lid.176.ftz")  # the `language` stage's model
 REASON = "language_prepass.other_language"

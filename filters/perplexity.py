@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from core.batch import set_column, with_drop_reasons
+from core.contracts import Contract, Signal
+from core.registry import param, register
 from filters.text_normalizer import normalize
-from pipeline.batch import set_column, with_drop_reasons
-from pipeline.contracts import Contract, Signal
-from pipeline.registry import param, register
 
 ASSETS = Path(__file__).parent / "assets"
 SHIPPED_MODEL_DIR = str(ASSETS / "ppl_wikitext_en")  # en.arpa.bin, en.sp.model, cutoff.csv (train-lm's output)

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline.batch import set_column, with_drop_reasons
-from pipeline.contracts import Contract, Signal
-from pipeline.registry import param, register
+from core.batch import set_column, with_drop_reasons
+from core.contracts import Contract, Signal
+from core.registry import param, register
 
 DEFAULT_MODEL = str(Path(__file__).parent / "assets" / "quality_wiki_vs_crawl.ftz")
 LABEL_PREFIX = "__label__"

@@ -32,9 +32,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline.batch import set_column, with_drop_reasons
-from pipeline.contracts import Contract, Signal
-from pipeline.registry import param, register
+from core.batch import set_column, with_drop_reasons
+from core.contracts import Contract, Signal
+from core.registry import param, register
 
 ASSETS = Path(__file__).parent / "assets"
 DEFAULT_WORD_LIST = str(ASSETS / "better_profanity_wordlist.txt")

@@ -35,9 +35,9 @@ import numpy as np
 import pyarrow as pa
 import xxhash
 
-from pipeline.batch import with_drop_reasons
-from pipeline.contracts import Contract
-from pipeline.registry import param, register
+from core.batch import with_drop_reasons
+from core.contracts import Contract
+from core.registry import param, register
 
 LISTS = Path(__file__).parent / "assets" / "url_lists"
 _NON_ALNUM = re.compile(r"[^a-zA-Z0-9]+")

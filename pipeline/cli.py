@@ -16,8 +16,8 @@ import gc
 import logging
 import sys
 
+from core.registry import REGISTRY
 from pipeline.config import ConfigError, RunOptions, load
-from pipeline.registry import REGISTRY
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,7 +118,7 @@ def _add_train_lm(sub) -> None:
 
 def _check_output_folder(output: str) -> None:
     """`report` and `tokens` read a run's output folder: say so plainly when `output` is not one."""
-    from pipeline import storage
+    from core import storage
 
     fs, _ = storage.filesystem(output)
     if not fs.exists(storage.join(output, "run.json")):
@@ -171,7 +171,7 @@ def _cmd_run(args) -> int:
 
 def _committed_summary(output: str) -> str:
     """'N of M files committed' from one listing of stats/ (nothing when the run had not started)."""
-    from pipeline import storage
+    from core import storage
 
     try:
         fs, _ = storage.filesystem(output)
@@ -230,7 +230,7 @@ def _cmd_train_lm(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from pipeline import storage
+    from core import storage
     from pipeline.report import write_report
     from pipeline.report_html import write_html
 

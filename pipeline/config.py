@@ -20,11 +20,8 @@ from typing import Any
 
 import yaml
 
-from pipeline.registry import PROVIDED, REGISTRY, param
-
-
-class ConfigError(Exception):
-    """A problem in stages.yaml or on the command line; the message says what and where."""
+from core.errors import ConfigError
+from core.registry import PROVIDED, REGISTRY, param
 
 
 @dataclass(frozen=True)

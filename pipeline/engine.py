@@ -18,14 +18,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from pipeline import corpus, storage
+from core import corpus, storage
+from core.registry import REGISTRY
+from core.retry import call_with_retries
 from pipeline.config import ConfigError, PipelineConfig
 from pipeline.filepass import PartPaths, io_retry_policy, process_file
 from pipeline.inputs import expand_inputs
 from pipeline.progress import Display, ProgressBoard, StepDisplay
-from pipeline.registry import REGISTRY
 from pipeline.report import write_report
-from pipeline.retry import call_with_retries
 
 # At most this many tasks per CPU are queued at once: keeps the driver's bookkeeping small on 90,000 files.
 IN_FLIGHT_PER_CPU = 4

@@ -18,27 +18,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline import storage
-from pipeline.batch import READ_SCHEMA, doc_bytes, from_rows, output_columns, split_dropped
+from core import storage
+from core.batch import (
+    READ_SCHEMA,
+    SAMPLE_SCHEMA,
+    SAMPLE_TEXT_CHARS,
+    doc_bytes,
+    from_rows,
+    output_columns,
+    split_dropped,
+)
+from core.registry import REGISTRY
+from core.retry import RetryPolicy
+from core.stats import FileStats, StageStats
 from pipeline.config import PipelineConfig
 from pipeline.progress import Throttled
-from pipeline.read import UnsupportedInput
-from pipeline.registry import REGISTRY
-from pipeline.retry import RetryPolicy
-from pipeline.stats import FileStats, StageStats
 from pipeline.steps import build_steps, measure
-
-SAMPLE_TEXT_CHARS = 5000  # a dropped sample shows this much text: enough to judge, small to store
-SAMPLE_SCHEMA = pa.schema(
-    [
-        ("doc_id", pa.int64()),
-        ("id", pa.string()),
-        ("url", pa.string()),
-        ("source", pa.string()),
-        ("drop_reason", pa.string()),
-        ("text", pa.large_string()),
-    ]
-)
+from readers.warc import UnsupportedInput
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import os
 
 import fsspec
 
+from core.storage import open_input
 from pipeline.config import ConfigError
-from pipeline.storage import open_input
 
 ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".warc.wet.gz", ".arc", ".arc.gz")
 _GLOB_CHARS = set("*?[")

@@ -5,10 +5,10 @@ Built only from what is committed, so a resumed run reports exactly what an unin
 
 from __future__ import annotations
 
-from pipeline import storage
+from core import storage
+from core.registry import REGISTRY
+from core.stats import FileStats, StageStats, check_conservation, merge_stage_lists, sum_maps
 from pipeline.filepass import PartPaths
-from pipeline.registry import REGISTRY
-from pipeline.stats import FileStats, StageStats, check_conservation, merge_stage_lists, sum_maps
 
 REPORT_CHUNK_FILES = 500  # input files whose stats one task reads and merges (the driver merges the chunks)
 

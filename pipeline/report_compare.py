@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline import storage
+from core import storage
 
 
 def compare_text(out: str, other: str) -> str:

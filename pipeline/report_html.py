@@ -18,9 +18,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import storage
-from pipeline.registry import REGISTRY
-from pipeline.stats import HISTOGRAM_BINS
+from core import storage
+from core.registry import REGISTRY
+from core.stats import HISTOGRAM_BINS
 
 SAMPLE_FILES_READ = 50  # sample files read per folder: the page's cost does not grow with the run
 SAMPLES_SHOWN = 3  # per drop reason

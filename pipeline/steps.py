@@ -13,12 +13,12 @@ from typing import Callable
 
 import pyarrow as pa
 
+from core.batch import doc_bytes, split_dropped
+from core.contracts import Signal
+from core.registry import REGISTRY
+from core.stats import StageStats
 from filters.chain import FilterChain
-from pipeline.batch import doc_bytes, split_dropped
 from pipeline.config import StageSpec
-from pipeline.contracts import Signal
-from pipeline.registry import REGISTRY
-from pipeline.stats import StageStats
 
 Step = Callable[[pa.Table], tuple[pa.Table, list[StageStats]]]
 

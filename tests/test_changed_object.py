@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from pipeline.storage import OBJECT_BLOCK_BYTES
+from core.storage import OBJECT_BLOCK_BYTES
 from tests.conftest import FIXTURES, ROOT
 from tests.servers import Fault, FlakyS3Proxy, members_reversed
 from tests.test_s3_output import MotoS3
@@ -116,7 +116,7 @@ def test_an_unchanged_object_resumes_after_cut_connections(s3, tmp_path):
 
 SEEK_AFTER_A_CHANGE = """
 import json, sys, boto3
-from pipeline.storage import open_input
+from core.storage import open_input
 url, moto_url, bucket, key = sys.argv[1:5]
 raw = open_input(url).raw  # the ResumableInput under the buffer
 out = {"first": raw.read(100).hex()}

@@ -82,9 +82,9 @@ def _file_based(tmp_path, u, v, task_bytes, **cfg):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from core import corpus, shuffle, storage
     from dedup import cc_steps
     from dedup.minhash_dedup import MinHashDedupConfig
-    from pipeline import corpus, shuffle, storage
 
     out = str(tmp_path / "out")
     dirs = corpus.StageDirs("minhash_dedup", out, storage.join(out, "work", "minhash_dedup"), out)

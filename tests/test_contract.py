@@ -12,9 +12,9 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from pipeline.batch import READ_SCHEMA
+from core.batch import READ_SCHEMA
+from core.registry import REGISTRY
 from pipeline.config import StageSpec, load
-from pipeline.registry import REGISTRY
 from pipeline.steps import build_steps
 from tests.conftest import write_config
 
@@ -77,7 +77,7 @@ def _needed_before(name: str) -> set[str]:
 def test_registry_rejects_duplicates_and_names_valid_stages():
     with pytest.raises(ValueError, match="registered twice"):
         REGISTRY.add("read", REGISTRY.get("read").config_cls, "source", object, REGISTRY.get("read").contract)
-    with pytest.raises(KeyError, match="available stages: read, language_prepass, extract, url_filter, language"):
+    with pytest.raises(KeyError, match="available stages: read, c4_quality, extract, fineweb_quality"):
         REGISTRY.get("nope")
 
 

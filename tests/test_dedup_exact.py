@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from core import corpus, storage
 from dedup.exact import ExactDedup, ExactDedupConfig
-from pipeline import corpus, storage
 
 
 def sequential_map(fn, args_list):

@@ -8,12 +8,12 @@ import time
 import pyarrow as pa
 import pytest
 
-from pipeline.batch import READ_SCHEMA
+from core.batch import READ_SCHEMA
+from core.registry import REGISTRY
+from core.timelimit import TimeLimitExceeded, time_limit
+from extractors.main_text import METHODS, ExtractConfig, Extractor, declares_article, decode_html
 from pipeline.config import ConfigError, load
-from pipeline.extract import METHODS, ExtractConfig, Extractor, declares_article, decode_html
-from pipeline.read import ReadConfig, WarcReader
-from pipeline.registry import REGISTRY
-from pipeline.timelimit import TimeLimitExceeded, time_limit
+from readers.warc import ReadConfig, WarcReader
 from tests.conftest import FIXTURES, write_config
 
 ARTICLE = (

@@ -14,12 +14,12 @@ from collections import Counter
 
 import pytest
 
+from core.registry import REGISTRY
+from core.text import Doc, split_words
 from filters.c4_quality import C4QualityConfig, c4_quality, count_sentences
 from filters.fineweb_quality import FineWebQualityConfig, fineweb_quality
 from filters.gopher_quality import GopherQualityConfig, gopher_quality
 from filters.gopher_repetition import GopherRepetitionConfig, NGrams, gopher_repetition
-from filters.text import Doc, split_words
-from pipeline.registry import REGISTRY
 
 CLEAN = (
     "The old lighthouse stood at the edge of the harbour for more than a century. Sailors trusted its light to "

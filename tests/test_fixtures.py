@@ -10,9 +10,9 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
+from core.registry import REGISTRY
 from pipeline.config import load
 from pipeline.filepass import process_file
-from pipeline.registry import REGISTRY
 from tests.conftest import FIXTURES, ROOT
 
 EXPECTED = {
@@ -53,7 +53,7 @@ def test_exact_counts_per_reason(config, name):
 
 
 def test_every_drop_reason_is_one_its_stage_declares(config):
-    """What the report counts is what the stage's contract lists (pipeline/contracts.py), on every fixture."""
+    """What the report counts is what the stage's contract lists (core/contracts.py), on every fixture."""
     reasons = set()
     for index, name in enumerate(sorted(EXPECTED)):
         reasons |= set(process_file(index, str(FIXTURES / name), config)["dropped"])

@@ -10,8 +10,8 @@ import json
 import pyarrow as pa
 import pytest
 
+from core.batch import READ_SCHEMA
 from filters.language_prepass import REASON, LanguagePrepass, LanguagePrepassConfig
-from pipeline.batch import READ_SCHEMA
 from pipeline.config import StageSpec, load
 from pipeline.steps import build_steps
 from tests.conftest import shared_data, write_config

@@ -9,8 +9,8 @@ and on random strings of punctuation, letters and emoticons (about 5 in 10,000 d
 
 from __future__ import annotations
 
+from core.text import Doc, split_words
 from filters.gopher_quality import GopherQualityConfig, gopher_quality
-from filters.text import Doc, split_words
 
 
 def test_special_case_merge_blocked_by_a_match_across_a_space():

@@ -10,6 +10,7 @@ import kenlm
 import pyarrow as pa
 import pytest
 
+from core.batch import from_rows
 from filters import perplexity as ppl_module
 from filters.perplexity import (
     CCNET_CUTOFFS,
@@ -24,7 +25,6 @@ from filters.perplexity import (
     read_cutoffs,
 )
 from filters.text_normalizer import normalize
-from pipeline.batch import from_rows
 from pipeline.config import ConfigError, load
 from tests.conftest import shared_data
 
@@ -227,7 +227,7 @@ def test_report_histogram_uses_the_threshold_function():
 def test_token_shards_carry_perplexity_and_bucket():
     import numpy as np
 
-    from pipeline.token_shards import _token_table
+    from tokenization.shards import _token_table
 
     docs = pa.table({"doc_id": [1, 2], "text": ["a", "b"], "perplexity": [12.5, None], "ccnet_bucket": ["head", None]})
     table = _token_table(docs, [np.array([1, 2], np.uint16), np.array([3], np.uint16)], np.uint16)

@@ -12,9 +12,9 @@ import shutil
 
 import pytest
 
+from core.batch import from_rows
 from filters.lm_train import LmParams, train_lm
 from filters.perplexity import Perplexity, PerplexityConfig, read_cutoffs
-from pipeline.batch import from_rows
 from pipeline.cli import main
 
 needs_lmplz = pytest.mark.skipif(

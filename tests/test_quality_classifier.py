@@ -13,9 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from core.batch import READ_SCHEMA
 from filters.quality_classifier import DEFAULT_MODEL, QualityClassifier, QualityClassifierConfig
 from filters.quality_train import Doc, TrainParams, read_documents, split_train_test, train_quality
-from pipeline.batch import READ_SCHEMA
 from tests.conftest import ROOT
 
 WIKI_WORDS = "the empire century river treaty dynasty province battle cathedral species physicist born".split()

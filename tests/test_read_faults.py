@@ -11,9 +11,9 @@ import zlib
 
 import pytest
 
-from pipeline import read
-from pipeline.read import ReadConfig, WarcReader
-from pipeline.retry import ResumableInput, RetriesExhausted, RetryPolicy
+from core.retry import ResumableInput, RetriesExhausted, RetryPolicy
+from readers import warc as read
+from readers.warc import ReadConfig, WarcReader
 from tests.conftest import FIXTURES
 
 sys.path.insert(0, str(FIXTURES))

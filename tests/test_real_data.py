@@ -6,10 +6,10 @@ import os
 
 import pyarrow.parquet as pq
 
+from core.stats import conservation_gap
 from pipeline.config import load
 from pipeline.filepass import process_file
 from pipeline.inputs import expand_inputs
-from pipeline.stats import conservation_gap
 from tests.conftest import ROOT, shared_data
 
 

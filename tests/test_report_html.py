@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.filepass import SAMPLE_SCHEMA
+from core.batch import SAMPLE_SCHEMA
 from pipeline.report_html import palette, reason_colours, write_html
 from tests.conftest import ROOT
 

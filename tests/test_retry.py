@@ -10,7 +10,7 @@ import urllib.error
 
 import pytest
 
-from pipeline.retry import (
+from core.retry import (
     ObjectChanged,
     ResumableInput,
     RetriesExhausted,

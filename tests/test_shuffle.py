@@ -1,4 +1,4 @@
-"""pipeline.shuffle: bucket counts and passes come from the data; a multi-pass shuffle puts every row in the
+"""core.shuffle: bucket counts and passes come from the data; a multi-pass shuffle puts every row in the
 bucket a one-pass shuffle would; no task reads more than its budget; removals reach only their own part."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import corpus, shuffle, storage
+from core import corpus, shuffle, storage
 from tests.test_dedup_exact import sequential_map
 
 

@@ -1,4 +1,4 @@
-"""Our transcription of spaCy's English tokenizer (filters/text.py) against spaCy itself, on real text.
+"""Our transcription of spaCy's English tokenizer (core/text.py) against spaCy itself, on real text.
 
 datatrove's heuristic filters count words with a blank spaCy English tokenizer (`split_into_words`: the tokens,
 stripped, empty ones dropped); ours re-implements it for speed (~10x). spaCy is a dev dependency so that this
@@ -15,7 +15,7 @@ import unicodedata
 
 import pytest
 
-from filters.text import split_words
+from core.text import split_words
 from tests.conftest import shared_data
 
 spacy = pytest.importorskip("spacy", reason="spaCy is a dev dependency: pip install -e '.[dev]'")

@@ -12,7 +12,8 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import engine, storage
+from core import storage
+from pipeline import engine
 from pipeline.config import ConfigError, load
 from pipeline.filepass import process_file
 from pipeline.report import write_report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from pipeline import storage
+from core import storage
 
 
 def test_a_leftover_that_disappears_during_the_sweep_is_not_an_error(tmp_path, monkeypatch):

@@ -13,9 +13,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.tokenizer import Tokenizer, fit_ids
 from pipeline.tokens import DocumentReader, SequenceReader, pack_best_fit, pack_concat, verify
 from tests.conftest import ROOT
+from tokenization.tokenizer import Tokenizer, fit_ids
 
 
 def test_specials_policies_and_literal_control_text():

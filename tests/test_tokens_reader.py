@@ -14,9 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from pipeline import storage
-from pipeline.token_shards import TokenizeConfig, _token_table, _write_shard
+from core import storage
 from pipeline.tokens import DocumentReader, SequenceReader, verify
+from tokenization.shards import TokenizeConfig, _token_table, _write_shard
 
 SEQ_LEN = 64
 MODES = ("documents", "concat", "best_fit")

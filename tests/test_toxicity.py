@@ -7,8 +7,8 @@ import dataclasses
 import pyarrow as pa
 import pytest
 
+from core.batch import READ_SCHEMA
 from filters.toxicity import DEFAULT_WORD_LIST, ToxicityConfig, ToxicityFilter, WordList, read_word_file
-from pipeline.batch import READ_SCHEMA
 
 CLEAN = (
     "The town council met on Tuesday to discuss the new library. Members approved the budget for next year.\n"

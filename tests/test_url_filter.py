@@ -11,9 +11,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from core.batch import READ_SCHEMA
 from filters import url_filter as url_filter_module
 from filters.url_filter import UrlFilter, UrlFilterConfig
-from pipeline.batch import READ_SCHEMA
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ CPU time, not wall-clock: on a loaded machine a wall-clock limit drops ordinary 
 waited for a core (measured: at load 4-8 on 2 cores, 6 of 1,446 pages timed out and 3 English documents
 were lost), so the output would depend on what else the machine was doing. CPU time still depends on the
 CPU model, so in the pipeline this limit is only a safety net far above what any page that passes the
-deterministic guards in `pipeline/extract.py` needs.
+deterministic guards in `extractors/main_text.py` needs.
 
 trafilatura is pure Python around many short lxml calls, so the signal lands between two of them. It also
 catches `Exception` in its fallbacks and metadata code, where an ordinary exception would be logged and the

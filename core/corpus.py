@@ -10,7 +10,7 @@ there, and every step has one marker holding its tasks' results, so a killed run
 and the driver skips a finished step with one read; a stage's manifest records its config and the inputs
 it read, and a re-run with a different config or upstream is refused.
 
-Data moves between tasks through `pipeline.shuffle`, sized from the data so that no task holds more than
+Data moves between tasks through `core.shuffle`, sized from the data so that no task holds more than
 `task_bytes` of rows (derived from `max_task_memory_mb`). What a stage removes goes to each part through
 `removals_by_part`: a filter task reads its own part's removals and nothing else.
 """
@@ -28,9 +28,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline import shuffle, storage
-from pipeline.config import ConfigError
-from pipeline.stats import StageStats
+from core import shuffle, storage
+from core.batch import SAMPLE_SCHEMA, SAMPLE_TEXT_CHARS
+from core.errors import ConfigError
+from core.stats import StageStats
 
 MapFn = Callable[[Callable, list[tuple]], list]
 
@@ -182,8 +183,6 @@ def commit_part(
 
 
 def _samples(dropped: pa.Table, reasons: list[str], per_reason: int) -> pa.Table:
-    from pipeline.filepass import SAMPLE_SCHEMA, SAMPLE_TEXT_CHARS
-
     taken: dict[str, int] = {}
     picked = []
     for i, reason in enumerate(reasons):

@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import storage
+from core import storage
 
 MAX_FAN_OUT = 64  # files one task writes per pass: at 512 MB a task that is >= 8 MB a file
 MAX_FILES_PER_TASK = 1000  # inputs one task reads: bounds its request count (and its time on object storage)

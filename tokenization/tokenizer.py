@@ -4,7 +4,7 @@ Special tokens are added by our code, from the ids the model declares, never par
 literal string "<s>" in a web page stays text (SentencePiece does not match control symbols in its input;
 the HF path encodes with `encode_special_tokens=True` for the same reason).
 Default: the Mistral 7B v1 SentencePiece model (32,000 pieces, byte fallback, LLaMA-style), shipped in
-pipeline/assets/ with its licence notice.
+tokenization/assets/ with its licence notice.
 """
 
 from __future__ import annotations

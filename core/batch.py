@@ -72,3 +72,17 @@ def split_dropped(table: pa.Table) -> tuple[pa.Table, pa.Table]:
 
 def output_columns(table: pa.Table) -> pa.Table:
     return table.drop_columns([c for c in INTERNAL_COLUMNS if c in table.column_names])
+
+
+# The dropped samples (`dropped/`) of the per-file pass and of the corpus stages.
+SAMPLE_TEXT_CHARS = 5000  # a dropped sample shows this much text: enough to judge, small to store
+SAMPLE_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.int64()),
+        ("id", pa.string()),
+        ("url", pa.string()),
+        ("source", pa.string()),
+        ("drop_reason", pa.string()),
+        ("text", pa.large_string()),
+    ]
+)

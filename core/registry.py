@@ -8,7 +8,7 @@ A stage is registered with `@register("name", ConfigClass)`. What it decorates d
   (None = keep, else the rule that dropped it); consecutive filters share one tokenization (filters/chain.py).
 The source stage (`read`) is registered with `kind="source"`: it turns an input path into batches.
 A corpus stage (dedup) is a class registered with kind="corpus": it runs after the per-file pass over the
-committed parts (pipeline/corpus.py).
+committed parts (core/corpus.py).
 
 Config classes are frozen dataclasses whose fields are declared with `param()`, so that the config
 loader can check types and ranges and `python -m pipeline stages` can print every field with its help.
@@ -19,35 +19,20 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import importlib.metadata
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
 import pyarrow as pa
 
-from pipeline.contracts import PROVIDED, Contract
+from core.contracts import PROVIDED, Contract
 
 Stage = Callable[[pa.Table], pa.Table]
 StageKind = Literal["source", "map", "filter", "corpus"]
 
-# Modules that register stages; importing them is all it takes (no directory globbing, no sys.path edits).
-STAGE_MODULES = (
-    "pipeline.read",
-    "filters.language_prepass",
-    "pipeline.extract",
-    "filters.url_filter",
-    "filters.language",
-    "filters.gopher_repetition",
-    "filters.gopher_quality",
-    "filters.c4_quality",
-    "filters.fineweb_quality",
-    "filters.toxicity",
-    "filters.perplexity",
-    "filters.quality_classifier",
-    "dedup.exact",
-    "dedup.line_dedup",
-    "dedup.minhash_dedup",
-    "pipeline.token_shards",
-)
+# Stages are found through this entry-point group: this project's in pyproject.toml (`[project.entry-points]`), and
+# any installed package can add its own the same way, as dolma's taggers plug in. The core names no stage module.
+ENTRY_POINT_GROUP = "cc_pipeline.stages"
 
 
 def param(
@@ -93,6 +78,10 @@ class Registry:
         doc = (impl.__doc__ or "").strip().splitlines()[0] if impl.__doc__ else ""
         self._entries[name] = StageEntry(name, config_cls, impl, kind, doc, contract)
 
+    def registered(self, name: str) -> bool:
+        """Whether a module imported so far registered `name` (no discovery: what discovery itself checks)."""
+        return name in self._entries
+
     def get(self, name: str) -> StageEntry:
         load_stage_modules()
         if name not in self._entries:
@@ -100,10 +89,11 @@ class Registry:
         return self._entries[name]
 
     def names(self) -> list[str]:
-        """Registered names in STAGE_MODULES order (recipe order), whatever order modules were imported in."""
+        """Registered names as a run meets them: the source, the per-document stages, the corpus stages, a stage
+        that must be last at the end; by name within each."""
         load_stage_modules()
-        order = {module: i for i, module in enumerate(STAGE_MODULES)}
-        return sorted(self._entries, key=lambda n: order.get(self._entries[n].impl.__module__, len(order)))
+        rank = {"source": 0, "map": 1, "filter": 1, "corpus": 2}
+        return sorted(self._entries, key=lambda n: (rank[self._entries[n].kind], self._entries[n].contract.last, n))
 
     def __contains__(self, name: str) -> bool:
         load_stage_modules()
@@ -121,6 +111,18 @@ def register(name: str, config_cls: type, kind: StageKind = "map", contract: Con
     return decorate
 
 
-def load_stage_modules() -> None:
-    for module in STAGE_MODULES:
-        importlib.import_module(module)
+@functools.cache
+def load_stage_modules() -> tuple[str, ...]:
+    """Import every module that the entry points name (once per process): importing one registers its stages."""
+    modules = []
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            importlib.import_module(entry.module)
+        except ImportError as e:
+            raise ImportError(f"stage {entry.name!r}: cannot import {entry.module} ({e})") from e
+        if not REGISTRY.registered(entry.name):
+            raise RuntimeError(f"entry point {entry.name!r} = {entry.value!r} registers no stage of that name")
+        modules.append(entry.module)
+    if not modules:
+        raise RuntimeError(f"no stage is installed (entry points {ENTRY_POINT_GROUP!r}): run `bash scripts/setup.sh`")
+    return tuple(modules)

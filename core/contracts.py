@@ -1,6 +1,6 @@
 """What a stage is, in one file: the four kinds of stage, and the contract each one declares when it registers.
 
-The kinds, by how the engine calls them (`register(name, Config, kind=..., contract=...)`, pipeline/registry.py):
+The kinds, by how the engine calls them (`register(name, Config, kind=..., contract=...)`, core/registry.py):
 
 - `SourceStage` (kind "source"): `Stage(cfg)(path, file_index, retry)` yields one row dict per record of an input
   file (`read`). Exactly one, first.
@@ -10,7 +10,7 @@ The kinds, by how the engine calls them (`register(name, Config, kind=..., contr
 - `DocFilter` (kind "filter"): `fn(doc, cfg) -> rule | None` judges one document (`Doc`: its text and lazily
   computed lines and words); consecutive filters run as one loop sharing one `Doc` (filters/chain.py).
 - `CorpusStage` (kind "corpus"): `Stage(cfg).run(ctx)` after every input file is committed, over the committed
-  parts (dedup, tokenize; pipeline/corpus.py).
+  parts (dedup, tokenize; core/corpus.py).
 
 The `Contract` is everything else the engine, the order check and the report need to know about a stage, stated
 where the stage is registered instead of discovered on it: what it needs from the stages before it and gives to

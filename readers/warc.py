@@ -19,12 +19,12 @@ import zlib
 from dataclasses import dataclass
 from typing import Iterator
 
-from pipeline.arc import arc_records
-from pipeline.contracts import Contract
-from pipeline.registry import param, register
-from pipeline.resync import GZIP_MAGIC, WatchedInput, next_record_start, record_end
-from pipeline.retry import RetryPolicy
-from pipeline.storage import open_input
+from core.contracts import Contract
+from core.registry import param, register
+from core.retry import RetryPolicy
+from core.storage import open_input
+from readers.arc import arc_records
+from readers.resync import GZIP_MAGIC, WatchedInput, next_record_start, record_end
 
 # datatrove's WarcReader keeps the same two MIME types (plus text/plain for WET conversion records).
 HTML_TYPES = ("text/html", "application/xhtml+xml")

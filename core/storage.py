@@ -21,7 +21,7 @@ from typing import Iterator
 
 import fsspec
 
-from pipeline.retry import ResumableInput, RetryPolicy, Version, object_changed
+from core.retry import ResumableInput, RetryPolicy, Version, object_changed
 
 HTTP_TIMEOUT_S = 60  # a connect or a read that stalls this long is a transient failure: retried
 
@@ -31,7 +31,7 @@ def open_input(path: str, retry: RetryPolicy | None = None):
 
     A remote file is read through `ResumableInput`: a transient failure reconnects at the byte where the read
     stopped, under `retry` (its counter records what was retried), and only to the version of the file the
-    read started on: a file replaced in between raises `ObjectChanged` (pipeline/retry.py)."""
+    read started on: a file replaced in between raises `ObjectChanged` (core/retry.py)."""
     if "://" not in path or path.startswith("file://"):
         return open(path.removeprefix("file://"), "rb", buffering=1 << 20)
     if path.startswith(("http://", "https://")):

@@ -42,16 +42,15 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from pipeline.batch import set_column, with_drop_reasons
-from pipeline.contracts import Contract
-from pipeline.registry import param, register
-from pipeline.timelimit import TimeLimitExceeded, time_limit
+from core.batch import set_column, with_drop_reasons
+from core.contracts import Contract
+from core.html import count_tags, decode_html
+from core.registry import param, register
+from core.timelimit import TimeLimitExceeded, time_limit
 
 log = logging.getLogger(__name__)
 
 METHODS = ("trafilatura", "resiliparse", "cascade")
-_START_TAG = re.compile(r"<[A-Za-z]")
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
 # An article, as the page declares it: <meta property="og:type" content="article"> (attributes in any order) ...
 _OG_TYPE_TAG = re.compile(r"<meta\b[^>]*?og:type[^>]*>", re.I)
 _CONTENT_ARTICLE = re.compile(r"""\bcontent\s*=\s*["']?\s*article\b""", re.I)
@@ -69,7 +68,7 @@ class ExtractConfig:
     method: str = param(
         "cascade",
         "trafilatura (FineWeb's call) | resiliparse (DCLM's call, comments off) | cascade: resiliparse, "
-        "trafilatura on declared articles and near-empty results (pipeline/extract.py; BENCHMARKS.md)",
+        "trafilatura on declared articles and near-empty results (extractors/main_text.py; BENCHMARKS.md)",
         choices=METHODS,
     )
     max_html_bytes: int = param(
@@ -199,55 +198,3 @@ def declares_article(html: str) -> bool:
     if any(_CONTENT_ARTICLE.search(tag.group()) for tag in _OG_TYPE_TAG.finditer(html)):
         return True
     return _SCHEMA_ARTICLE.search(html) is not None
-
-
-def count_tags(html: str) -> int:
-    """Start tags (`<` and a letter): on every real page measured, at least the element count lxml builds."""
-    return sum(1 for _ in _START_TAG.finditer(html))
-
-
-def decode_html(body: bytes, declared: str | None) -> str:
-    """Bytes to text: UTF-8 if the bytes are valid UTF-8, else the server's charset if it decodes cleanly,
-    then <meta charset>, then detection.
-
-    Servers often lie both ways (a cp1252 page served as UTF-8, a UTF-8 page served as Shift_JIS). Non-ASCII
-    text that is valid UTF-8 is almost never anything else, while a legacy single- or double-byte decode of
-    UTF-8 bytes often "succeeds" with mojibake; so valid UTF-8 wins, as in datatrove's reader.
-    """
-    for candidate in ("utf-8", declared, _meta_charset(body)):
-        if candidate:
-            try:
-                return body.decode(_python_codec(candidate))
-            except (UnicodeDecodeError, LookupError):
-                continue
-    return _detect_and_decode(body)
-
-
-def _meta_charset(body: bytes) -> str | None:
-    match = _META_CHARSET.search(body[:4096])
-    return match.group(1).decode("ascii", errors="ignore") if match else None
-
-
-def _python_codec(name: str) -> str:
-    name = name.strip().lower()
-    # WHATWG: pages labelled latin-1/ascii are decoded as windows-1252 by every browser.
-    return "cp1252" if name in ("iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii") else name
-
-
-# Single-byte Western code pages a detector confuses with each other on short text.
-_LATIN_FAMILY = ("cp125", "windows-125", "iso8859", "iso-8859", "latin", "mac_")
-
-
-def _detect_and_decode(body: bytes) -> str:
-    """No usable declaration: detect. Among Latin single-byte guesses take windows-1252 (the WHATWG default
-    fallback): a detector's cp1250-vs-cp1252 call on a short page is a coin toss that garbles "naïve"."""
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(body[:65536]).best()
-    encoding = best.encoding if best is not None else "cp1252"
-    if encoding.lower().startswith(_LATIN_FAMILY):
-        try:
-            return body.decode("cp1252")
-        except UnicodeDecodeError:
-            pass
-    return body.decode(encoding, errors="replace")

@@ -3,7 +3,7 @@
 Steps (Ray tasks, each committed with a marker, skipped on re-run):
 1. tokenize (a task per part): encode with the specials policy; each document gets a shuffle key
    xxh3(seed, doc_id) (`work/tokenize/tokens/part-N.parquet`);
-2. shuffle by key into buckets sized from the data (`pipeline.shuffle`): enough that no bucket exceeds a
+2. shuffle by key into buckets sized from the data (`core.shuffle`): enough that no bucket exceeds a
    task's budget or, by more than chance, `shard_tokens`;
 3. shards (a task per bucket): sort the bucket by key, cut shards of `shard_tokens` tokens (usually one per
    bucket), write `tokens/shards/shard-BBBBBB-KKKK.parquet` (a folder of Parquet only, for
@@ -29,11 +29,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
-from pipeline import corpus, shuffle, storage
-from pipeline.contracts import Contract
-from pipeline.registry import param, register
-from pipeline.stats import StageStats
-from pipeline.tokenizer import SPECIALS, cached_tokenizer
+from core import corpus, shuffle, storage
+from core.contracts import Contract
+from core.registry import param, register
+from core.stats import StageStats
+from tokenization.tokenizer import SPECIALS, cached_tokenizer
 
 SHARD_FILL = 1.1  # buckets per shard_tokens of input: a bucket averages ~91% of a shard
 
