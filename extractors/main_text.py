@@ -91,6 +91,13 @@ class ExtractConfig:
     favor_precision: bool = param(True, "trafilatura favor_precision: less text, less boilerplate (FineWeb)")
     include_comments: bool = param(False, "keep user comments (FineWeb: no); both libraries")
     include_tables: bool = param(True, "keep table text (trafilatura's default; resiliparse skips <table> if off)")
+    max_depth: int = param(
+        128,
+        "resiliparse is not given pages nested this deep (cascade: trafilatura takes them; resiliparse: "
+        "extract.too_complex): its main-content pass is quadratic in depth (10,000 levels: 2 CPU-s in one C call "
+        "that no timer interrupts); the deepest of 1,725 real pages is 54 (filters/language_prepass.py)",
+        ge=2,
+    )
     cascade_min_words: int = param(
         50,
         "cascade: where resiliparse finds fewer words (whitespace-separated), trafilatura decides (Gopher's "
@@ -122,6 +129,7 @@ class Extractor:
             from resiliparse.parse.html import HTMLTree
 
             self._plain_text, self._parse = extract_plain_text, HTMLTree.parse
+            self._too_deep = " > ".join(["*"] * cfg.max_depth)  # an element with max_depth - 1 ancestors
         self._method = {"trafilatura": self._trafilatura, "resiliparse": self._resiliparse}.get(
             cfg.method, self._cascade
         )
@@ -151,6 +159,8 @@ class Extractor:
                 text, via = self._method(html)
         except TimeLimitExceeded:
             return None, "extract.timeout", None
+        except _TooDeep:
+            return None, "extract.too_complex", None
         except Exception as e:  # lxml, lexbor and trafilatura raise many types on hostile markup; the page is dropped
             if not self._warned:
                 log.warning("extract: %s: %s (warned once per worker)", type(e).__name__, e)
@@ -171,23 +181,38 @@ class Extractor:
         return text, "trafilatura"
 
     def _resiliparse(self, html: str) -> tuple[str, str]:
-        text = self._plain_text(
-            self._parse(html),
+        text = self._resiliparse_text(html)
+        if text is None:
+            raise _TooDeep
+        return text, "resiliparse"
+
+    def _resiliparse_text(self, html: str) -> str | None:
+        """resiliparse's main-content text; None for a page nested deeper than `max_depth`."""
+        tree = self._parse(html)
+        if tree.document is None:
+            return ""
+        if tree.document.query_selector(self._too_deep) is not None:
+            return None
+        return self._plain_text(
+            tree,
             main_content=True,
             alt_texts=False,
             preserve_formatting=True,
             comments=self.cfg.include_comments,
             skip_elements=None if self.cfg.include_tables else ["table"],
         )
-        return text, "resiliparse"
 
     def _cascade(self, html: str) -> tuple[str | None, str]:
         if declares_article(html):
             return self._trafilatura(html)
-        text, via = self._resiliparse(html)
-        if len(text.split()) < self.cfg.cascade_min_words:
+        text = self._resiliparse_text(html)
+        if text is None or len(text.split()) < self.cfg.cascade_min_words:
             return self._trafilatura(html)
-        return text, via
+        return text, "resiliparse"
+
+
+class _TooDeep(Exception):
+    """A page resiliparse must not be given (`max_depth`)."""
 
 
 TrafilaturaExtractor = Extractor  # the stage's name before `method` existed (bench scripts use it)

@@ -151,6 +151,17 @@ def test_cascade_lets_trafilatura_decide_where_resiliparse_finds_few_words():
         assert _stage("cascade").extract_page(body, None)[1:] == ("extract.no_text", "trafilatura")
 
 
+def test_resiliparse_is_never_given_a_page_nested_deeper_than_max_depth():
+    """resiliparse's main-content pass is quadratic in depth inside one C call: such a page goes to trafilatura
+    (libxml2 stops at 256 levels) in the cascade, and is too complex for resiliparse alone."""
+    article = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    deep = f"<html><body>{'<div>' * 300}{article}{'</div>' * 300}</body></html>".encode()
+    assert _stage("cascade").extract_page(deep, "utf-8")[2] == "trafilatura"
+    assert _stage("resiliparse").extract_page(deep, "utf-8")[:2] == (None, "extract.too_complex")
+    text, reason, via = _stage("resiliparse", max_depth=400).extract_page(deep, "utf-8")
+    assert (reason, via) == (None, "resiliparse") and PARAGRAPHS[0] in text
+
+
 @pytest.mark.parametrize(
     "head, expected",
     [
