@@ -80,4 +80,6 @@ class Contract:
     signals: tuple[Signal, ...] = ()  # report histograms
     signal_values: Callable[[Any], dict[str, float]] | None = None  # a DocFilter's {column: value} for one doc
     adds: tuple[str, ...] = ()  # columns it adds to the kept documents
+    agrees_with: tuple[tuple[str, str], ...] = ()  # (field, stage): this config field must equal that stage's
+    # field of the same name when both are in the recipe (checked at config load)
     rewrites_docs: bool = True  # corpus stages: writes the documents (dedup); False: only reads them (tokenize)

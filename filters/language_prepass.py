@@ -44,8 +44,7 @@ REASON = "language_prepass.other_language"
 class LanguagePrepassConfig:
     languages: tuple[str, ...] = param(
         ("en",),
-        "ISO 639 codes to keep: the same list as the `language` stage's (it cannot see that stage's config); "
-        "empty drops nothing",
+        "ISO 639 codes to keep: the `language` stage's list (a config error otherwise); empty drops nothing",
     )
     min_other_score: float = param(
         0.8,
@@ -94,7 +93,12 @@ _AFTER_EXTRACT = (
 )
 
 
-PREPASS_CONTRACT = Contract(needs=("html",), warn_after=(_AFTER_EXTRACT,), drop_reasons=("other_language",))
+PREPASS_CONTRACT = Contract(
+    needs=("html",),
+    warn_after=(_AFTER_EXTRACT,),
+    drop_reasons=("other_language",),
+    agrees_with=(("languages", "language"),),  # else it would drop pages the final stage keeps
+)
 
 
 @register("language_prepass", LanguagePrepassConfig, contract=PREPASS_CONTRACT)

@@ -167,6 +167,7 @@ def _check_order(specs: list[StageSpec], path: str) -> list[str]:
         seen[spec.name] = spec
     _check_needs(specs, path)
     _check_corpus_last(specs, path)
+    _check_agreement(specs, path)
     return _order_warnings(specs, path)
 
 
@@ -181,6 +182,19 @@ def _check_needs(specs: list[StageSpec], path: str) -> None:
                 "provides that: move it after that stage, or add the stage"
             )
         available.update(contract.provides)
+
+
+def _check_agreement(specs: list[StageSpec], path: str) -> None:
+    """A field that must equal another stage's (the language pre-pass keeps the `language` stage's languages)."""
+    by_name = {s.name: s for s in specs}
+    for spec in specs:
+        for field, other in REGISTRY.get(spec.name).contract.agrees_with:
+            if other in by_name and getattr(spec.config, field) != getattr(by_name[other].config, field):
+                raise ConfigError(
+                    f"{path}:{spec.line}: stage {spec.name!r}: {field} {list(getattr(spec.config, field))} differs "
+                    f"from stage {other!r}'s {list(getattr(by_name[other].config, field))} "
+                    f"(line {by_name[other].line}): set both alike"
+                )
 
 
 def _check_corpus_last(specs: list[StageSpec], path: str) -> None:

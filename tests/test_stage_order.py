@@ -118,3 +118,13 @@ def test_with_every_accepted_order_the_shards_hold_exactly_the_kept_documents(tm
     shards = pq.read_table(out / "tokens" / "shards", columns=["doc_id"]).column("doc_id").to_pylist()
     assert sorted(shards) == sorted(kept) and len(kept) == len(set(kept)) == report["totals"]["kept"] > 0
     assert report["conservation"]["ok"]
+
+
+def test_the_pre_pass_must_keep_the_languages_the_language_stage_keeps(tmp_path):
+    body = (
+        "input: [a.warc.gz]\nstages:\n  - stage: read\n  - stage: language_prepass\n    languages: [en, de]\n"
+        "  - stage: extract\n  - stage: language\n    languages: [en]\n"
+    )
+    with pytest.raises(ConfigError, match=r"stages.yaml:4: stage 'language_prepass': languages \['en', 'de'\] diff"):
+        load(write_config(tmp_path, body))
+    assert load(write_config(tmp_path, body.replace("[en, de]", "[en]"))).stages[1].name == "language_prepass"
