@@ -212,17 +212,19 @@ def code_snapshot(which: str) -> Path:
 
 
 def chain_specs(code: Path, extract_method: str | None) -> dict[str, list]:
-    """stages.yaml's per-document stages after read (url_filter left out), without and with the pre-pass."""
+    """stages.yaml's per-document stages after read (url_filter left out), without and with the pre-pass (the
+    recipe's own where it has one, else its defaults)."""
     from core.registry import REGISTRY
     from filters.language_prepass import LanguagePrepassConfig
     from pipeline.config import StageSpec, load
 
     stages = [s for s in load(code / "stages.yaml").stages if REGISTRY.get(s.name).kind in ("map", "filter")]
-    base = [s for s in stages if s.name != "url_filter"]
+    configured = [s for s in stages if s.name == "language_prepass"]  # the recipe's own, if it has one
+    base = [s for s in stages if s.name not in ("url_filter", "language_prepass")]
     at = [s.name for s in base].index("extract")
     if extract_method:  # a field the extract stage has only from the cascade change on (issue 14)
         base[at] = dataclasses.replace(base[at], config=dataclasses.replace(base[at].config, method=extract_method))
-    prepass = StageSpec("language_prepass", LanguagePrepassConfig(), line=0)
+    prepass = configured[0] if configured else StageSpec("language_prepass", LanguagePrepassConfig(), line=0)
     return {"without": base, "with": base[:at] + [prepass] + base[at:]}
 
 
