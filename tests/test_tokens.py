@@ -15,7 +15,7 @@ import pytest
 
 from pipeline.tokens import DocumentReader, SequenceReader, pack_best_fit, pack_concat, verify
 from tests.conftest import ROOT
-from tokenization.tokenizer import Tokenizer, fit_ids
+from tokenization.tokenizer import DEFAULT_MODEL, Tokenizer, fit_ids
 
 
 def test_specials_policies_and_literal_control_text():
@@ -88,7 +88,7 @@ def test_manifest_matches_pyarrow_duckdb_and_datasets(run_out):
 def test_decoding_gives_back_the_kept_text(run_out):
     import sentencepiece as spm
 
-    sp = spm.SentencePieceProcessor(model_file=str(ROOT / "pipeline" / "assets" / "mistral_v1_tokenizer.model"))
+    sp = spm.SentencePieceProcessor(model_file=str(DEFAULT_MODEL))
     docs = {r["doc_id"]: r["text"] for r in pq.read_table(run_out / "docs").to_pylist()}
     tokens = pq.read_table(run_out / "tokens" / "shards").to_pylist()
     assert sorted(docs) == sorted(r["doc_id"] for r in tokens)
