@@ -1,6 +1,6 @@
-"""Real base documents for the deduplication benchmarks (shared by dedup_quality.py and dedup_speed.py).
+"""Real base documents for the deduplication benchmarks (shared by quality.dedup_quality and perf.dedup_speed).
 
-Two sources from /work/shared/data/quality (see its PROVENANCE.md), both real text written by people:
+Two sources from ../shared/data/quality (see its PROVENANCE.md), both real text written by people:
   wikitext   WikiText-2 valid + test (Wikipedia Good/Featured articles, tokenized: " @-@ " joins are undone
              here), cut into consecutive paragraph chunks of MIN_WORDS..MAX_WORDS words, never across articles;
   cc2019     the 697 CommonCrawl CC-MAIN-2019-30 text documents (dolma test data), those with at least
@@ -12,20 +12,14 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
-import sys
-from pathlib import Path
 
-QUALITY = Path(os.environ.get("SHARED_DATA", "/work/shared/data")) / "quality"
+from bench.common import SHARED, shared
+
+QUALITY = SHARED / "quality"
 MIN_WORDS, MAX_WORDS = 300, 600
 _HEADING = re.compile(r"^\s*=.*=\s*$")
 _WIKITEXT_JOINS = ((" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", "."))
-
-
-def require_data() -> None:
-    if not QUALITY.is_dir():
-        sys.exit(f"SKIP: {QUALITY} is absent: the dedup benchmarks are built from its real text")
 
 
 def _detokenize(line: str) -> str:
@@ -90,5 +84,5 @@ def cc2019_all() -> list[str]:
 
 def base_documents() -> list[tuple[str, str]]:
     """(source, text) for every base document: wikitext chunks first, then the CC-2019-30 documents."""
-    require_data()
+    shared("quality")
     return [("wikitext", t) for t in wikitext_chunks()] + [("cc2019", t) for t in cc2019_docs()]

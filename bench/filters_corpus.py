@@ -1,7 +1,7 @@
-"""The text corpus the heuristic-filter benchmarks share: every document we can get out of /work/shared/data.
+"""The text corpus the heuristic-filter benchmarks share: every document we can get out of ../shared/data.
 
-    .venv/bin/python bench/filters_corpus.py            # builds bench/out/filters_corpus.jsonl.gz (~1 min, 2 cores)
-    .venv/bin/python bench/filters_corpus.py --rebuild
+    .venv/bin/python -m bench.filters_corpus            # builds bench/out/filters_corpus.jsonl.gz (~1 min, 2 cores)
+    .venv/bin/python -m bench.filters_corpus --rebuild
 
 Sources (all real pages; see each folder's PROVENANCE.md):
   html_eval/   source pages of scrapinghub_aeb, trafilatura_eval (cache + eval), readability_test_pages
@@ -13,7 +13,8 @@ HTML is decoded with `extractors.main_text.decode_html` and extracted with trafi
 settings (favor_precision, no comments, tables, deduplicate=False); pages with no text are left out.
 Each record: id, source, text, lang + lang_score (our lid.176.ftz on the text as one line).
 
-`load_corpus()` uses the standard library only, so datatrove's venv can read the same file.
+`load_corpus()` uses the standard library only, so datatrove's venv can read the same file (perf.bench_filters
+and quality.parity_filters run their datatrove sides with `-m` from the repository root, which imports this module).
 """
 
 from __future__ import annotations
@@ -21,14 +22,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import sys
 import time
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-DATA = Path("/work/shared/data")
-CORPUS = BENCH / "out" / "filters_corpus.jsonl.gz"
+from bench.common import OUT, SHARED, shared
+
+CORPUS = OUT / "filters_corpus.jsonl.gz"
 EXTRACT_TIMEOUT_S = 20.0  # generous: the corpus must not depend on this machine's speed
 
 
@@ -43,7 +42,7 @@ def is_english(record: dict) -> bool:
 
 
 def html_pages() -> list[tuple[str, str, Path]]:
-    root = DATA / "html_eval"
+    root = SHARED / "html_eval"
     groups = {
         "scrapinghub_aeb": sorted((root / "scrapinghub_aeb" / "html").glob("*.html*")),
         "trafilatura_eval": sorted((root / "trafilatura_eval").glob("[ce]*/*.htm*")),
@@ -87,9 +86,9 @@ def _warc_rows() -> tuple[list, list[dict]]:
     from readers.warc import ReadConfig, WarcReader
 
     items, texts = [], []
-    paths = sorted(p for p in (DATA / "warc").rglob("*") if p.name.endswith((".warc", ".warc.gz", ".wet.gz")))
+    paths = sorted(p for p in (SHARED / "warc").rglob("*") if p.name.endswith((".warc", ".warc.gz", ".wet.gz")))
     for file_index, path in enumerate(paths):
-        rel = path.relative_to(DATA / "warc")
+        rel = path.relative_to(SHARED / "warc")
         for row in WarcReader(ReadConfig())(str(path), file_index):
             if row.get("drop_reason"):
                 continue
@@ -103,10 +102,10 @@ def _warc_rows() -> tuple[list, list[dict]]:
 
 def _quality_texts() -> list[dict]:
     out = []
-    with gzip.open(DATA / "quality" / "cc_text_dolma_CC-MAIN-2019-30_697docs.jsonl.gz", "rt") as f:
+    with gzip.open(SHARED / "quality" / "cc_text_dolma_CC-MAIN-2019-30_697docs.jsonl.gz", "rt") as f:
         for i, line in enumerate(f):
             out.append({"id": f"cc2019:{i}", "source": "cc_2019_30", "text": json.loads(line)["text"]})
-    for path in sorted((DATA / "quality" / "ccnet_head_samples").glob("*.jsonl")):
+    for path in sorted((SHARED / "quality" / "ccnet_head_samples").glob("*.jsonl")):
         for i, line in enumerate(path.read_text().splitlines()):
             out.append({"id": f"ccnet:{path.stem}:{i}", "source": "ccnet_head", "text": _ccnet_text(json.loads(line))})
     return [r for r in out if r["text"].strip()]
@@ -131,7 +130,7 @@ def _add_language(records: list[dict]) -> None:
 def build(path: Path = CORPUS, workers: int = 2) -> list[dict]:
     from multiprocessing import Pool
 
-    sys.path.insert(0, str(REPO))
+    shared("html_eval")
     started = time.perf_counter()
     warc_items, records = _warc_rows()
     items = list(_html_items()) + warc_items

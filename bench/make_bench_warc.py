@@ -1,4 +1,4 @@
-"""Build a CommonCrawl-like benchmark WARC from the real HTML pages in /work/shared/data/html_eval/.
+"""Build a CommonCrawl-like benchmark WARC from the real HTML pages in ../shared/data/html_eval/.
 
 Why: there is no real CommonCrawl segment on this machine (shared/data/README.md), only real pages
 that benchmark authors captured from the web. We wrap each page, byte for byte, in WARC records laid out
@@ -15,14 +15,14 @@ decode as UTF-8, else none (the reader must detect): what an honest server would
 
 Deterministic: fixed record ids (uuid5), fixed dates, gzip mtime 0, pages in sorted path order.
 
-    .venv/bin/python bench/make_bench_warc.py                 # bench/out/bench.warc.gz
-    .venv/bin/python bench/make_bench_warc.py --repeat 4      # every page 4 times (bigger file)
-    .venv/bin/python bench/make_bench_warc.py --shards 4      # also the same records split into 4 files
-    .venv/bin/python bench/make_bench_warc.py --mix cc        # bench/out/bench-ccmix.warc.gz (see below)
-    .venv/bin/python bench/make_bench_warc.py --mix all       # bench/out/bench-allpages.warc.gz
+    .venv/bin/python -m bench.make_bench_warc                 # bench/out/bench.warc.gz
+    .venv/bin/python -m bench.make_bench_warc --repeat 4      # every page 4 times (bigger file)
+    .venv/bin/python -m bench.make_bench_warc --shards 4      # also the same records split into 4 files
+    .venv/bin/python -m bench.make_bench_warc --mix cc        # bench/out/bench-ccmix.warc.gz (see below)
+    .venv/bin/python -m bench.make_bench_warc --mix all       # bench/out/bench-allpages.warc.gz
 
-Mixes (`--mix`, for bench/e2e_datatrove.py; the default output above is unchanged by them). Pool: the html_eval
-pages above plus every HTML page our `read` stage takes from the real crawl files of /work/shared/data/warc
+Mixes (`--mix`, for bench/perf/e2e_datatrove.py; the default output above is unchanged by them). Pool: the html_eval
+pages above plus every HTML page our `read` stage takes from the real crawl files of ../shared/data/warc
 (CommonCrawl WARC and 2008-2010 ARC records, other crawls' WARCs: HTTP 2xx, HTML, body decoded), each wrapped as
 above (a crawl page keeps its server's charset). Every page is labelled once with the language our `language`
 stage gives its text after our `extract` stage (top-1 lid.176 label, any score; `und` when extraction leaves no
@@ -53,9 +53,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-HTML_EVAL = Path(os.environ.get("HTML_EVAL_DIR", "/work/shared/data/html_eval"))
-CRAWL_DIR = Path(os.environ.get("CRAWL_WARC_DIR", str(HTML_EVAL.parent / "warc")))
-OUT_DIR = Path(__file__).resolve().parent / "out"
+from bench.common import OUT, SHARED, shared
+
+HTML_EVAL = SHARED / "html_eval"
+CRAWL_DIR = SHARED / "warc"
 CC_TRUNCATE_BYTES = 1 << 20  # CommonCrawl's content limit
 START_DATE = dt.datetime(2024, 5, 18, 0, 0, 0, tzinfo=dt.timezone.utc)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
@@ -68,11 +69,6 @@ class Page:
     url: str
     html: bytes
     charset: str | None = None  # the server's, for a page taken from a real crawl; else declared_charset(html)
-
-
-def require_data() -> None:
-    if not HTML_EVAL.is_dir():
-        sys.exit(f"SKIP: {HTML_EVAL} is absent: the benchmark WARC is built from its real HTML pages")
 
 
 def _gunzip(path: Path) -> bytes:
@@ -269,17 +265,17 @@ def write_warcs(pages: list[Page], repeat: int, paths: list[Path], vary: bool = 
 
 
 def default_path(repeat: int, vary: bool = False) -> Path:
-    return OUT_DIR / ("bench.warc.gz" if repeat == 1 else f"bench-x{repeat}{'v' if vary else ''}.warc.gz")
+    return OUT / ("bench.warc.gz" if repeat == 1 else f"bench-x{repeat}{'v' if vary else ''}.warc.gz")
 
 
 def shard_paths(repeat: int, shards: int) -> list[Path]:
-    folder = OUT_DIR / (f"shards{shards}" if repeat == 1 else f"shards{shards}-x{repeat}")
+    folder = OUT / (f"shards{shards}" if repeat == 1 else f"shards{shards}-x{repeat}")
     return [folder / f"bench-{i:05d}.warc.gz" for i in range(shards)]
 
 
 def build(repeat: int = 1, shards: int = 0, pages: list[Page] | None = None, vary: bool = False) -> dict:
     """Build the single-file WARC (and, with `shards`, the same records split over that many files)."""
-    require_data()
+    shared("html_eval")
     pages = pages if pages is not None else collect_pages()
     single = default_path(repeat, vary)
     (responses,) = write_warcs(pages, repeat, [single], vary)
@@ -322,12 +318,11 @@ CC_LANGUAGE_SHARES = {
     "is": 0.04, "gl": 0.04, "eu": 0.04, "hy": 0.03, "ur": 0.03, "und": 3.28,
 }  # fmt: skip
 UNLISTED_SHARE = 0.01
-LABELS_PATH = OUT_DIR / "page_languages.json"
+LABELS_PATH = OUT / "page_languages.json"
 
 
 def collect_crawl_pages() -> list[Page]:
     """Every HTML page our `read` stage takes from the real crawl files (HTTP 2xx, HTML, body decoded)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from core.registry import REGISTRY
 
     entry = REGISTRY.get("read")
@@ -386,7 +381,6 @@ def _run_labeling(warc: Path) -> dict[str, dict]:
 
     import pyarrow.parquet as pq
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from core.registry import REGISTRY
     from pipeline.config import load
     from pipeline.filepass import process_file
@@ -398,7 +392,7 @@ def _run_labeling(warc: Path) -> dict[str, dict]:
         "drop_samples_per_reason": 10**9,
         "stages": [{"stage": "read"}, extract, {"stage": "language", "languages": [], "min_score": 0.0}],
     }
-    work = OUT_DIR / "label-run"
+    work = OUT / "label-run"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     config_path = work / "stages-label.yaml"
@@ -454,12 +448,12 @@ def select_cc_mix(pages: list[Page], labels: dict[str, dict]) -> list[Page]:
 
 
 def mix_path(kind: str) -> Path:
-    return OUT_DIR / ("bench-ccmix.warc.gz" if kind == "cc" else "bench-allpages.warc.gz")
+    return OUT / ("bench-ccmix.warc.gz" if kind == "cc" else "bench-allpages.warc.gz")
 
 
 def build_mix(kind: str) -> dict:
     """Write the `cc` or `all` mix (and the all-pages WARC, which labelling reads); returns its description."""
-    require_data()
+    shared("html_eval")
     pool = collect_pages() + collect_crawl_pages()
     order = sorted(pool, key=lambda p: _sha1("order:" + p.path))
     everything = mix_path("all")

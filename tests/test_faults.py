@@ -1,8 +1,8 @@
-"""Fault injection on the full recipe (bench/faults.py): SIGKILL a whole node of a 2-node Ray cluster in
+"""Fault injection on the full recipe (tests/faults.py): SIGKILL a whole node of a 2-node Ray cluster in
 every phase (per-file pass, each dedup stage, tokenize), re-run the same command, and get byte for byte the
 output of an uninterrupted run. The driver and worker kills of every phase are marked `faults` (deselected
 by default: `pytest -m faults`); tests/test_resume.py covers them in the default run, and
-bench/fault_trials.py is the long version with random moments."""
+bench/perf/fault_trials.py is the long version with random moments."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from bench.faults import PHASES, FaultRunner, TwoNodeCluster, make_inputs
+from tests.faults import PHASES, FaultRunner, TwoNodeCluster, make_inputs
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from bench.faults import busy_worker, differences, fingerprint, kill_driver
 from tests.conftest import FIXTURES, ROOT
+from tests.faults import busy_worker, differences, fingerprint, kill_driver
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 N_FILES = 24

@@ -1,11 +1,11 @@
 """The whole `minhash_dedup` stage through the engine's Ray map at 100 k and 1 M documents: wall time per step,
 peak RSS of every Ray worker and of the driver, and how both grow with the corpus.
 
-    .venv/bin/python bench/dedup_scale.py                          # 100 k then 1 M; bench/out/dedup_scale.json
-    .venv/bin/python bench/dedup_scale.py --sizes 100000 300000    # other sizes
-    .venv/bin/python bench/dedup_scale.py --budget-min 20          # a larger size whose estimate (from the
-                                                                   # previous one) exceeds this runs smaller,
-                                                                   # and is extrapolated, labelled as such
+    .venv/bin/python -m bench.perf.dedup_scale                          # 100 k then 1 M; bench/out/dedup_scale.json
+    .venv/bin/python -m bench.perf.dedup_scale --sizes 100000 300000    # other sizes
+    .venv/bin/python -m bench.perf.dedup_scale --budget-min 20          # a larger size whose estimate (from the
+                                                                        # previous one) exceeds this runs smaller,
+                                                                        # and is extrapolated, labelled as such
 
 Corpus (synthetic, deterministic from --seed): N documents of 300-500 words (400 on average) drawn from a
 Zipf-Mandelbrot vocabulary of 50,000 random letter strings (p ~ 1 / (rank + 2.7)^1.07), written as Parquet
@@ -52,8 +52,8 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-BENCH_DIR = str(Path(__file__).resolve().parent)
-OUT = Path(BENCH_DIR) / "out"
+from bench.common import OUT, RAY_ENV
+
 SCRATCH = OUT / "dedup_scale_work"
 VOCAB, ZIPF_S, ZIPF_Q, TABLE_BITS = 50_000, 1.07, 2.7, 22
 MIN_WORDS, MAX_WORDS = 300, 500
@@ -61,7 +61,6 @@ FRESH, SOURCE, VARIANT = 0, 1, 2
 POLL_S = 0.2
 WORKER_LIMIT = 1.5e9
 RAY_AGENTS = ("ray::DashboardAgent", "ray::RuntimeEnvAgent")  # titled ray:: too, but Ray's services, not workers
-RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
 
 
 @dataclass(frozen=True)

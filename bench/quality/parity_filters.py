@@ -1,13 +1,14 @@
 """Decision parity of our four heuristic filters with datatrove 0.10.1's, document by document.
 
-    .venv/bin/python bench/parity_filters.py              # corpus from bench/filters_corpus.py (built if missing)
-    .venv/bin/python bench/parity_filters.py --tokens 40  # also the 40 commonest word-token differences
-    .venv/bin/python bench/parity_filters.py --reuse      # datatrove's side from the last run (it takes ~2 min)
+    .venv/bin/python -m bench.quality.parity_filters              # corpus: bench/filters_corpus.py (built if missing)
+    .venv/bin/python -m bench.quality.parity_filters --tokens 40  # also the 40 commonest word-token differences
+    .venv/bin/python -m bench.quality.parity_filters --reuse      # datatrove's side from the last run (~2 min)
 
 Each filter runs on its own on every document (not chained): ours as `fn(Doc(text), DefaultConfig())`,
 datatrove's (GopherRepetitionFilter, GopherQualityFilter, C4QualityFilter(filter_no_terminal_punct=False),
 FineWebQualityFilter, defaults otherwise) as `.filter(Document(text=..., id=..., metadata={}))` in its own venv
-(bench/out/venv-datatrove, with spaCy), in a subprocess that runs this same file with `--datatrove-side`.
+(bench/out/venv-datatrove, with spaCy), in a subprocess that runs this same module with `--datatrove-side` (from the
+repository root: there it imports only the standard library, bench.common and bench.filters_corpus).
 Compared: keep/drop per document; for c4_quality also the rewritten text of documents both keep.
 
 Every disagreement is listed with its cause, found by replaying our filter on datatrove's own units: our
@@ -24,14 +25,12 @@ import difflib
 import gzip
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-OUT = BENCH / "out"
-DT_PYTHON = OUT / "venv-datatrove" / "bin" / "python"
+from bench.common import DATATROVE, OUT, REPO
+from bench.filters_corpus import CORPUS, corpus, is_english, load_corpus
+
 FILTERS = ("gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality")
 # datatrove's reason names for ours, to report whether a shared drop also has the same reason.
 DT_REASONS = {
@@ -56,7 +55,6 @@ DT_REASONS = {
 
 # ---------------------------------------------------------------- datatrove side (runs in datatrove's venv)
 def datatrove_side(corpus_path: str, out_path: str) -> None:
-    sys.path.insert(0, str(BENCH))
     import datatrove.pipeline.filters.c4_filters as c4_module
     from datatrove.data import Document
     from datatrove.pipeline.filters import (
@@ -66,7 +64,6 @@ def datatrove_side(corpus_path: str, out_path: str) -> None:
         GopherRepetitionFilter,
     )
     from datatrove.utils.text import split_into_words
-    from filters_corpus import load_corpus
 
     filters = {
         "gopher_repetition": GopherRepetitionFilter(),
@@ -167,8 +164,6 @@ def sentence_diffs(theirs: dict) -> list[tuple[str, int, int]]:
 
 
 def compare(records: list[dict], ours: list[dict], theirs: list[dict]) -> dict:
-    from filters_corpus import is_english
-
     summary, disagreements = {}, []
     for name in FILTERS:
         stats = collections.Counter()
@@ -197,8 +192,6 @@ def compare(records: list[dict], ours: list[dict], theirs: list[dict]) -> dict:
 
 
 def explain(name: str, record: dict, mine: dict, dt: dict, same_decision: bool) -> dict:
-    from filters_corpus import is_english
-
     entry = {
         "filter": name,
         "id": record["id"],
@@ -239,7 +232,8 @@ def run_datatrove(corpus_path: Path, reuse: bool) -> list[dict]:
         print(f"datatrove side: reusing {out_path}")
     else:
         started = time.perf_counter()
-        subprocess.run([str(DT_PYTHON), __file__, "--datatrove-side", str(corpus_path), str(out_path)], check=True)
+        cmd = [str(DATATROVE.python), "-m", __spec__.name, "--datatrove-side", str(corpus_path), str(out_path)]
+        subprocess.run(cmd, check=True, cwd=REPO)
         print(f"datatrove side: {time.perf_counter() - started:.0f} s")
     with gzip.open(out_path, "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f]
@@ -277,9 +271,6 @@ def main() -> None:
     if args.datatrove_side:
         datatrove_side(*args.datatrove_side)
         return
-    sys.path[:0] = [str(REPO), str(BENCH)]
-    from filters_corpus import CORPUS, corpus
-
     records = corpus()
     theirs = run_datatrove(CORPUS, args.reuse)
     started = time.perf_counter()

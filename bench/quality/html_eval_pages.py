@@ -8,7 +8,7 @@ Sources and references (../shared/data/html_eval/PROVENANCE.md):
                         output, not human gold), its text nodes joined by spaces
   trafilatura_eval  990 pages of trafilatura's own evaluation set; snippets: `with` must appear, `without` must not
 Not used: CmonCrawl's 27 `filter_articles` (no reference) and the crawl pages of ../shared/data/warc (no reference;
-eval_extraction_all.py times them only).
+quality/eval_extraction_all.py times them only).
 
 Page kinds (the sources label none but ScrapingHub's and CmonCrawl's, which are all articles):
   article    news, blog and magazine articles
@@ -29,12 +29,13 @@ from __future__ import annotations
 import glob
 import gzip
 import json
-import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-HTML_EVAL = Path(os.environ.get("HTML_EVAL_DIR", "/work/shared/data/html_eval"))
+from bench.common import SHARED
+
+HTML_EVAL = SHARED / "html_eval"
 NOT_ARTICLE = ("forum", "listing", "product", "other", "undated")
 SYNTHETIC_MAX_BYTES = 4096
 URL_KINDS = (  # matched against host + path (+ ?query), lowercased, "www." dropped

@@ -1,15 +1,17 @@
 """Extraction quality and CPU cost of every `extract.method` on every referenced page of ../shared/data/html_eval.
 
-    .venv/bin/python bench/eval_extraction_all.py     # ~10 CPU-min at --repeats 3; bench/out/eval_extraction_all.json
+    .venv/bin/python -m bench.quality.eval_extraction_all    # ~10 CPU-min at --repeats 3
 
-Pages: bench/html_eval_pages.py (1,377 pages of four sources, each with a page kind and how it was classified).
+Results: bench/out/eval_extraction_all.json.
+
+Pages: bench/quality/html_eval_pages.py (1,377 pages of four sources, each with a page kind and how it was classified).
 Rows: our `extract` stage built from the registry with each method (the guards of the stage apply to all: payload
 and tag caps, the CPU-time net), plus two references: trafilatura with favor_precision off (trafilatura's defaults
 but comments, which FineWeb and we leave out) and resiliparse exactly as DCLM calls it (comment sections kept).
 
 Metrics, per page, then the mean over pages:
-  full-text references (scrapinghub, czech, readability): bag of words exactly as bench/eval_extraction.py defines
-    it (whitespace tokens, lowercased, Unicode punctuation removed; P = overlap / predicted tokens, R = overlap / gold
+  full-text references (scrapinghub, czech, readability): bag of words exactly as quality/eval_extraction.py defines it
+    (whitespace tokens, lowercased, Unicode punctuation removed; P = overlap / predicted tokens, R = overlap / gold
     tokens, F1 = 2PR/(P+R); an empty output scores 0).
   snippets (trafilatura_eval): both texts tokenized the same way; a snippet is found when its token sequence occurs
     contiguously in the output's. P = found `with` / (found `with` + found `without`), R = found `with` / `with`;
@@ -20,6 +22,8 @@ Metrics, per page, then the mean over pages:
     repeats (checked: every method is deterministic).
   via trafilatura: share of pages whose text came from trafilatura (the cascade's routing).
 A second table times the same methods on the HTML responses of ../shared/data/warc (158 crawl pages, no reference).
+BENCHMARKS.md's three tables are rendered from the JSON by table_full_text, table_snippets and table_crawl_cost
+(`python -m bench.tables`).
 """
 
 from __future__ import annotations
@@ -28,16 +32,12 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.eval_extraction import _f1, bow_counts, bow_tokens  # noqa: E402
-from bench.html_eval_pages import HTML_EVAL, NOT_ARTICLE, all_pages  # noqa: E402
+from bench.common import OUT, SHARED, markdown_table, shared
+from bench.quality.eval_extraction import _f1, bow_counts, bow_tokens
+from bench.quality.html_eval_pages import NOT_ARTICLE, all_pages
 
 METHODS = {  # name: ExtractConfig overrides, or "dclm" for DCLM's own call
     "trafilatura (FineWeb)": {"method": "trafilatura"},
@@ -154,7 +154,7 @@ def crawl_pages() -> list[dict]:
     from readers.warc import ReadConfig, UnsupportedInput, WarcReader
 
     pages = []
-    for path in sorted((HTML_EVAL.parent / "warc").rglob("*")):
+    for path in sorted((SHARED / "warc").rglob("*")):
         if path.is_file() and path.name.endswith((".warc", ".warc.gz")):
             try:
                 rows = list(WarcReader(ReadConfig())(str(path), 0))
@@ -167,19 +167,45 @@ def crawl_pages() -> list[dict]:
 # ---------------------------------------------------------------- report
 
 
-def table(title: str, result: dict[str, dict[str, dict]], metrics: tuple[str, ...]) -> str:
-    head = "| group | method | pages | " + "".join(f"{m.replace('_', ' ')} | " for m in metrics)
-    lines = [f"\n### {title}\n", head + "empty | CPU-ms/page | via trafilatura |", "|---" * (6 + len(metrics)) + "|"]
-    for group, methods in result.items():
-        for name, s in methods.items():
+def table(
+    result: dict[str, dict[str, dict]], metrics: tuple[str, ...], groups: tuple = (), methods: tuple = ()
+) -> str:
+    """One row per group and method (all of them, or those named, in that order)."""
+    header = ["group", "method", "pages", *(m.replace("_", " ") for m in metrics)]
+    rows = []
+    for group in groups or result:
+        for name in methods or result[group]:
+            s = result[group][name]
             cells = [group, name, s["pages"], *(f"{s[k]:.3f}" for k in metrics)]
             cells += [
                 f"{100 * s['empty_with_content']:.1f}%",
                 f"{s['cpu_ms']:.1f}",
                 f"{100 * s['via_trafilatura']:.0f}%",
             ]
-            lines.append("| " + " | ".join(map(str, cells)) + " |")
-    return "\n".join(lines)
+            rows.append(cells)
+    return markdown_table([*header, "empty", "CPU-ms/page", "via trafilatura"], rows)
+
+
+# BENCHMARKS.md's tables (`python -m bench.tables`, from bench/out/eval_extraction_all.json): its groups and
+# methods, in its order
+FULL_TEXT, SNIPPETS = ("P", "R", "F1"), ("P", "R", "F1", "micro_P", "micro_R", "micro_F1")
+DOC_METHODS = tuple(m for m in METHODS if m != "cascade, favor_precision off")
+DOC_FULL_TEXT = ("source: scrapinghub", "source: readability", "source: czech")
+DOC_FULL_TEXT += ("kind (full text): ALL article", "kind (full text): ALL not article")
+DOC_SNIPPETS = ("source: trafilatura_eval", "kind (snippets): ALL article", "kind (snippets): ALL not article")
+DOC_SNIPPETS += ("kind (snippets): forum",)
+
+
+def table_full_text(results: dict) -> str:
+    return table(results["groups"], FULL_TEXT, DOC_FULL_TEXT, DOC_METHODS)
+
+
+def table_snippets(results: dict) -> str:
+    return table(results["groups"], SNIPPETS, DOC_SNIPPETS, DOC_METHODS)
+
+
+def table_crawl_cost(results: dict) -> str:
+    return table(results["crawl"], (), (), DOC_METHODS)
 
 
 def main() -> None:
@@ -188,8 +214,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS), metavar="NAME")
     parser.add_argument("--limit", type=int, help="every n-th page only, for a quick look")
     args = parser.parse_args()
-    if not HTML_EVAL.is_dir():
-        sys.exit(f"SKIP: {HTML_EVAL} is absent")
+    shared("html_eval")
     pages = all_pages()[:: args.limit or 1]
     print(f"{len(pages)} pages, {len(args.methods)} methods, {args.repeats} repeats; load {os.getloadavg()}")
     out = run(pages, args.repeats, args.methods)
@@ -210,11 +235,11 @@ def main() -> None:
     }
     full = {g: m for g, m in result.items() if "snippets" not in g and "trafilatura_eval" not in g}
     snippets = {g: m for g, m in result.items() if "snippets" in g or "trafilatura_eval" in g}
-    print(table("Full-text references (bag of words)", full, ("P", "R", "F1")))
-    print(table("Snippet references (trafilatura_eval)", snippets, ("P", "R", "F1", "micro_P", "micro_R", "micro_F1")))
-    print(table("Cost on crawl pages (no reference; empty: any empty output or drop)", crawl_result, ()))
+    print("\n### Full-text references (bag of words)\n\n" + table(full, FULL_TEXT))
+    print("\n### Snippet references (trafilatura_eval)\n\n" + table(snippets, SNIPPETS))
+    print("\n### Cost on crawl pages (no reference; empty: any empty output or drop)\n\n" + table(crawl_result, ()))
     print(f"\nload average at the end: {os.getloadavg()}")
-    path = REPO / "bench" / "out" / "eval_extraction_all.json"
+    path = OUT / "eval_extraction_all.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     per_page = {
         n: [{k: r[k] for k in ("id", "P", "R", "F1", "empty", "cpu_s", "via")} for r in rows]

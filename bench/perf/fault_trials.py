@@ -2,11 +2,12 @@
 `ray.cluster_utils.Cluster`, at a random moment of each phase of a full-recipe run (per-file pass, exact,
 MinHash and line dedup, tokenize), run the same command again, and compare with an uninterrupted run.
 
-    .venv/bin/python bench/fault_trials.py [--seed 0] [--rounds 1] [--targets driver worker node]
+    .venv/bin/python -m bench.perf.fault_trials [--seed 0] [--rounds 1] [--targets driver worker node]
 
 One round = every target x every phase (15 trials). A trial passes when the re-run exits 0 and the kept
 documents, the token shards, the manifest and the report (less timings) are byte-identical to the clean run,
-the conservation check holds and no temporary file is left. Writes bench/out/fault_trials.json.
+the conservation check holds and no temporary file is left. Writes bench/out/fault_trials.json. The harness is
+tests/faults.py, which tests/test_faults.py and tests/test_resume.py run too.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ import random
 import shutil
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.faults import PHASES, TARGETS, FaultRunner, TwoNodeCluster, make_inputs  # noqa: E402
+from bench.common import OUT
+from tests.faults import PHASES, TARGETS, FaultRunner, TwoNodeCluster, make_inputs
 
-WORK = Path(__file__).resolve().parent / "out" / "faults"
+WORK = OUT / "faults"
 
 
 def main() -> None:

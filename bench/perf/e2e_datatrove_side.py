@@ -1,4 +1,4 @@
-"""datatrove's side of bench/e2e_datatrove.py: FineWeb's base processing, as FineWeb's own script runs it.
+"""datatrove's side of bench/perf/e2e_datatrove.py: FineWeb's base processing, as FineWeb's own script runs it.
 
 Runs with the python of bench/out/venv-datatrove-fineweb, never with the project's venv (it must not import
 `pipeline`). That venv is what a FineWeb user installs (e2e_datatrove.py makes it):
@@ -46,6 +46,8 @@ import shutil
 import sys
 import time
 from pathlib import Path
+
+from datatrove_stats import summarize  # a sibling module: this file runs by path in datatrove's venv
 
 RESULT_TAG = "E2E_RESULT "
 DUMP = "bench"  # FineWeb's script names folders after the dump
@@ -95,16 +97,6 @@ def fineweb_pipeline(warc: Path, output: Path, timeout: float) -> list:
         FineWebQualityFilter(exclusion_writer=JsonlWriter(f"{removed}/6_fineweb_qual/{DUMP}")),
         JsonlWriter(f"{output}/output/{DUMP}"),
     ]
-
-
-def summarize(steps: list[dict]) -> dict:
-    """Per-step counts and seconds from datatrove's own stats.json."""
-    out = {}
-    for step in steps:
-        stats = step.get("stats", {})
-        counts = {k: (v["total"] if isinstance(v, dict) else v) for k, v in stats.items()}
-        out[step["name"]] = {"seconds": step.get("time_stats", {}).get("total", 0.0), "counts": counts}
-    return out
 
 
 def list_read(warc: Path) -> None:

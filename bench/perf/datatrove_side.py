@@ -1,8 +1,8 @@
-"""datatrove's side of bench_extract.py: WarcReader -> Trafilatura -> LanguageFilter -> JsonlWriter, one task.
+"""datatrove's side of bench.perf.bench_extract: WarcReader -> Trafilatura -> LanguageFilter -> JsonlWriter, one task.
 
 Runs with the python of bench/out/venv-datatrove (datatrove 0.10.1, trafilatura 2.3.1, warcio,
 fasttext-numpy2-wheel), never with the project's venv: it must not import `pipeline`. Prints one JSON line
-(timings and counts) on stdout for bench_extract.py to read.
+(timings and counts) on stdout for bench_extract.py to read. Runs by path; imports datatrove_stats.py beside it.
 
 Settings, FineWeb's as datatrove spells them: `Trafilatura(favour_precision=True, deduplicate=False,
 timeout=1)` (include_comments=False is hard-wired in datatrove; include_tables is trafilatura's default,
@@ -32,6 +32,7 @@ from datatrove.pipeline.filters import LanguageFilter
 from datatrove.pipeline.readers import WarcReader
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.lid import FT176LID
+from datatrove_stats import summarize  # a sibling module: this file runs by path in datatrove's venv
 
 
 class LocalFT176LID(FT176LID):
@@ -78,16 +79,6 @@ def run_chain(pipeline: list) -> list[dict]:
         if hasattr(step, "close"):
             step.close()
     return [step.stats.to_dict() for step in pipeline]
-
-
-def summarize(steps: list[dict]) -> dict:
-    """Per-step document counts and seconds from datatrove's own stats."""
-    out = {}
-    for step in steps:
-        stats = step.get("stats", {})
-        counts = {k: (v["total"] if isinstance(v, dict) else v) for k, v in stats.items()}
-        out[step["name"]] = {"seconds": step.get("time_stats", {}).get("total", 0.0), "counts": counts}
-    return out
 
 
 def main() -> None:

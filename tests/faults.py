@@ -1,6 +1,7 @@
 """Fault injection for the full recipe: SIGKILL the driver, a busy Ray worker, or a whole node of a 2-node
 `ray.cluster_utils.Cluster` in a chosen phase of a run, run the same command again, and compare with an
-uninterrupted run. Used by bench/fault_trials.py (the long version) and tests/test_faults.py.
+uninterrupted run. Used by tests/test_faults.py, tests/test_resume.py and bench/perf/fault_trials.py (the
+long version, `python -m bench.perf.fault_trials`).
 
 Phases are read from the output folder, so a kill is placed in the phase it is meant for: `per_file` (some
 but not all input files committed), then each corpus stage (its work folder exists, its `timing.json` marker

@@ -1,11 +1,11 @@
 """Data, held-out numbers and throughput for the `quality_classifier` stage and its shipped model.
 
-    .venv/bin/python bench/eval_quality.py prepare      # training/eval files -> bench/out/quality/
-    .venv/bin/python -m pipeline train-quality ...      # the exact command: MODEL_CARD_quality.md
-    .venv/bin/python bench/eval_quality.py eval         # re-derive the held-out numbers of the shipped model
-    .venv/bin/python bench/eval_quality.py throughput   # stage docs/s on 1,000 extracted English pages
+    .venv/bin/python -m bench.quality.eval_quality prepare      # training/eval files -> bench/out/quality/
+    .venv/bin/python -m pipeline train-quality ...              # the exact command: MODEL_CARD_quality.md
+    .venv/bin/python -m bench.quality.eval_quality eval         # re-derive the held-out numbers of the shipped model
+    .venv/bin/python -m bench.quality.eval_quality throughput   # stage docs/s on 1,000 extracted English pages
 
-`prepare` writes, from /work/shared/data (read there, never copied into the repo):
+`prepare` writes, from ../shared/data (read there, never copied into the repo):
 - `wikitext2_sections.jsonl.gz`: WikiText-2 valid+test (Wikipedia Good/Featured articles), detokenized
   (` @-@ ` -> `-`, ` , ` -> `, `, `<unk>` removed), one document per level-2 section, `group` = article;
 - `crawl_pages.jsonl.gz`: every page's main text as our pipeline extracts it (extractors.main_text's
@@ -32,10 +32,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-SHARED = Path("/work/shared/data")
-OUT = ROOT / "bench" / "out" / "quality"
+from bench.common import OUT, SHARED, shared
+
+QUALITY_OUT = OUT / "quality"  # what `prepare` writes; the other commands, eval_perplexity and eval_toxicity read it
 WIKIMEDIA = re.compile(
     r"(^|\.)(wikipedia|wiktionary|wikimedia|wikisource|wikiquote|wikibooks|wikinews|wikidata)\.org$"
 )
@@ -184,14 +183,14 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 
 def cmd_prepare(args) -> None:
     wiki = [d for name in ("valid.txt", "test.txt") for d in wikitext_sections(SHARED / "quality/wikitext2" / name)]
-    write_jsonl(OUT / "wikitext2_sections.jsonl.gz", wiki)
+    write_jsonl(QUALITY_OUT / "wikitext2_sections.jsonl.gz", wiki)
     pages = extract_pages() + dolma_cc_docs()
-    write_jsonl(OUT / "crawl_pages.jsonl.gz", pages)
+    write_jsonl(QUALITY_OUT / "crawl_pages.jsonl.gz", pages)
     english = [p for p in pages if p["english"]]
-    write_jsonl(OUT / "wikipedia_pages_en.jsonl.gz", [p for p in english if _is_wikipedia(p)])
+    write_jsonl(QUALITY_OUT / "wikipedia_pages_en.jsonl.gz", [p for p in english if _is_wikipedia(p)])
     english = [p for p in english if not _is_wikipedia(p)]
-    write_jsonl(OUT / "crawl_negatives_en.jsonl.gz", [p for p in english if _kind(p) != KINDS[3]])
-    write_jsonl(OUT / "article_pages_en.jsonl.gz", [p for p in english if _kind(p) == KINDS[3]])
+    write_jsonl(QUALITY_OUT / "crawl_negatives_en.jsonl.gz", [p for p in english if _kind(p) != KINDS[3]])
+    write_jsonl(QUALITY_OUT / "article_pages_en.jsonl.gz", [p for p in english if _kind(p) == KINDS[3]])
 
 
 def _is_wikipedia(page: dict) -> bool:
@@ -204,8 +203,8 @@ def cmd_eval(args) -> None:
 
     params = TrainParams(**TRAIN_ARGS)
     model = load_model(args.model or DEFAULT_MODEL)
-    _, pos = load_split([str(OUT / "wikitext2_sections.jsonl.gz")] + [str(p) for p in _ccnet_files()], params)
-    _, neg = load_split([str(OUT / "crawl_negatives_en.jsonl.gz")], params)
+    _, pos = load_split([str(QUALITY_OUT / "wikitext2_sections.jsonl.gz")] + [str(p) for p in _ccnet_files()], params)
+    _, neg = load_split([str(QUALITY_OUT / "crawl_negatives_en.jsonl.gz")], params)
     print(f"model {args.model or DEFAULT_MODEL}; held out: {len(pos)} positive, {len(neg)} negative documents\n")
     print("| threshold | n | accuracy | precision (wiki) | recall (wiki) |\n|---|---|---|---|---|")
     for key, m in held_out_metrics(model, pos, neg, params.label).items():
@@ -259,7 +258,7 @@ def make_batch(texts: list[str]):
 
 
 def throughput(stage, texts: list[str], batch_size: int = 256) -> str:
-    """Docs/s of a stage over the given texts in pipeline-sized batches (bench/eval_toxicity.py uses it too)."""
+    """Docs/s of a stage over the given texts in pipeline-sized batches (quality.eval_toxicity uses it too)."""
     batches = [make_batch(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
     started = time.perf_counter()
     kept = sum(stage(b).column("drop_reason").null_count for b in batches)
@@ -273,9 +272,9 @@ def throughput(stage, texts: list[str], batch_size: int = 256) -> str:
 
 def read_pages(name: str) -> list[dict]:
     """One of the files `prepare` writes, by name (`crawl_pages`, `crawl_negatives_en`, ...)."""
-    path = OUT / f"{name}.jsonl.gz"
+    path = QUALITY_OUT / f"{name}.jsonl.gz"
     if not path.exists():
-        sys.exit(f"{path} is missing: run `.venv/bin/python bench/eval_quality.py prepare` first")
+        sys.exit(f"{path} is missing: run `.venv/bin/python -m bench.quality.eval_quality prepare` first")
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f]
 
@@ -289,9 +288,8 @@ def main() -> None:
         p.add_argument("--model", help="model file (default: the shipped one)")
         p.add_argument("-n", type=int, default=1000, help="pages for throughput")
         p.set_defaults(func=func)
-    if not SHARED.exists():
-        sys.exit(f"{SHARED} is not here: this benchmark needs the shared third-party data")
     args = parser.parse_args()
+    shared()
     args.func(args)
 
 

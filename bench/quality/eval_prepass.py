@@ -1,13 +1,17 @@
 """Does `language_prepass` change the output, and what does it save? (issue 14, item 1)
 
-    .venv/bin/python bench/eval_prepass.py --jobs 2               # ~45 min at load 15; bench/out/eval_prepass.json
-    .venv/bin/python bench/eval_prepass.py --limit 200 --repeats 1  # a quick look (every k-th page)
-    .venv/bin/python bench/eval_prepass.py --code worktree --extract-method cascade --tag cascade
+    .venv/bin/python -m bench.quality.eval_prepass --jobs 2               # ~45 min at load 15
+    .venv/bin/python -m bench.quality.eval_prepass --limit 200 --repeats 1  # a quick look (every k-th page)
+    .venv/bin/python -m bench.quality.eval_prepass --code worktree --extract-method cascade --tag cascade
+
+Results: bench/out/eval_prepass.json; BENCHMARKS.md's two tables are rendered from it by prepass_table and
+skipped_table (`python -m bench.tables`).
 
 Code (`--code`): a snapshot of the committed HEAD by default (git archive into bench/out/eval_prepass_code/<sha>/,
-first on sys.path, its stages.yaml), so that others' edits during a run do not reach it; `worktree`: a copy of
-the working tree's files as they are at the start. `--extract-method` sets the extract stage's `method` (the
-cascade change of issue 14; HEAD's extract is trafilatura only).
+bench/ left out, its stages.yaml), so that others' edits during a run do not reach it; `worktree`: a copy of the
+working tree's files as they are at the start. The evaluation runs in a child process whose project packages are
+the snapshot's (common.in_code: first on its path, inherited by the worker processes). `--extract-method` sets
+the extract stage's `method` (the cascade change of issue 14; HEAD's extract is trafilatura only).
 
 Runs the per-document chain of stages.yaml, every stage after `read` as stages.yaml configures it (at the time
 of writing: extract, language, gopher_repetition, gopher_quality, c4_quality, fineweb_quality, toxicity,
@@ -55,10 +59,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-SHARED = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))
-OUT = BENCH / "out"
+from bench.common import OUT, REPO, SHARED, git, head_snapshot, in_code, markdown_table, shared
+
 BATCH = 64
 ENGLISH_SHARE = 0.45
 # Approximate shares of pages per language in recent CommonCrawl crawls (rounded, as commoncrawl.github.io/
@@ -191,23 +193,19 @@ def _built_other(n: int) -> list[dict]:
 # ---------------------------------------------------------------- the chains
 
 
-def git(*args: str) -> bytes:
-    return subprocess.run(["git", *args], capture_output=True, cwd=REPO, check=True).stdout
-
-
 def code_snapshot(which: str) -> Path:
     """The code and stages.yaml measured, copied once so that others' edits during the run do not reach it: `head`
-    the committed HEAD (git archive), `worktree` the working tree's tracked and untracked files as they are now."""
-    root = OUT / "eval_prepass_code" / (git("rev-parse", "HEAD").decode().strip() if which == "head" else "worktree")
-    if which == "worktree" or not (root / "stages.yaml").exists():
-        shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(parents=True)
-        if which == "head":
-            subprocess.run(["tar", "-x", "-C", str(root)], input=git("archive", "HEAD"), check=True)
-        for name in git("ls-files", "-co", "--exclude-standard").decode().splitlines() if which != "head" else []:
-            if (REPO / name).is_file() and not name.startswith("bench/out/"):
-                (root / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(REPO / name, root / name)
+    the committed HEAD (common.head_snapshot), `worktree` the working tree's tracked and untracked files as they
+    are now; bench/ left out of both (the harness is this checkout's)."""
+    if which == "head":
+        return head_snapshot(OUT / "eval_prepass_code")
+    root = OUT / "eval_prepass_code" / "worktree"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    for name in git("ls-files", "-co", "--exclude-standard").decode().splitlines():
+        if (REPO / name).is_file() and not name.startswith("bench/"):
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, root / name)
     return root
 
 
@@ -369,29 +367,39 @@ def _cpu(runs: list[dict], n: int) -> dict:
     }
 
 
-def markdown(summaries: list[dict]) -> str:
-    lines = [
-        "| pages | n | English | kept without / with | kept that differ (lost+gained+changed) | per 1,000 kept "
-        "| skipped by pre-pass | of the language stage's drops | pre-pass CPU/page | extract CPU/page | ratio "
-        "| chain CPU saved |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for s in summaries:
+def prepass_table(results: dict) -> str:
+    """Per page set: kept documents without and with the pre-pass, what it skips, its CPU against extract's."""
+    rows = []
+    for s in results["summaries"]:
         c = s["cpu"]
-        lines.append(
-            f"| {s['set']} | {s['pages']:,} | {s['english_pages'] / max(1, s['pages']):.0%} "
-            f"| {s['kept_without']:,} / {s['kept_with']:,} | {len(s['lost'])}+{len(s['gained'])}+{len(s['changed'])} "
-            f"| {s['differ_per_1000_kept']} | {s['skipped']:,} ({s['skipped_share']:.1%}) "
-            f"| {s['language_drops_skipped']:,} of {s['language_drops_without']:,} "
-            f"| {c['prepass_ms_per_page']:.2f} ms | {c['extract_ms_per_page']:.1f} ms "
-            f"| 1/{1 / max(c['prepass_over_extract'], 1e-9):.1f} "
-            f"| {c['chain_saved_share']:.0%} |"
+        rows.append(
+            [
+                s["set"],
+                f"{s['pages']:,}",
+                f"{s['english_pages'] / max(1, s['pages']):.0%}",
+                f"{s['kept_without']:,} / {s['kept_with']:,}",
+                f"{len(s['lost'])}+{len(s['gained'])}+{len(s['changed'])}",
+                s["differ_per_1000_kept"],
+                f"{s['skipped']:,} ({s['skipped_share']:.1%})",
+                f"{s['language_drops_skipped']:,} of {s['language_drops_without']:,}",
+                f"{c['prepass_ms_per_page']:.2f} ms",
+                f"{c['extract_ms_per_page']:.1f} ms",
+                f"1/{1 / max(c['prepass_over_extract'], 1e-9):.1f}",
+                f"{c['chain_saved_share']:.0%}",
+            ]
         )
-    lines += ["", "| pages | what the chain without the pre-pass did with the pages it skips |", "|---|---|"]
-    for s in summaries:
-        fate = ", ".join(f"{k} {v}" for k, v in s["skipped_fate_without_prepass"].items())
-        lines.append(f"| {s['set']} | {fate} |")
-    return "\n".join(lines)
+    header = ["pages", "n", "English", "kept without / with", "kept that differ (lost+gained+changed)"]
+    header += ["per 1,000 kept", "skipped by pre-pass", "of the language stage's drops", "pre-pass CPU/page"]
+    return markdown_table([*header, "extract CPU/page", "ratio", "chain CPU saved"], rows, align="l" + "r" * 11)
+
+
+def skipped_table(results: dict) -> str:
+    """Per page set: what the chain without the pre-pass did with the pages the pre-pass skips."""
+    rows = [
+        [s["set"], ", ".join(f"{k} {v}" for k, v in s["skipped_fate_without_prepass"].items())]
+        for s in results["summaries"]
+    ]
+    return markdown_table(["pages", "what the chain without the pre-pass did with the pages it skips"], rows)
 
 
 def main() -> None:
@@ -402,12 +410,14 @@ def main() -> None:
     parser.add_argument("--code", choices=("head", "worktree"), default="head", help="code_snapshot()")
     parser.add_argument("--extract-method", help="the extract stage's `method` (needs the code that has it)")
     parser.add_argument("--tag", default="", help="results to bench/out/eval_prepass[-TAG].json")
+    parser.add_argument("--in-code", type=Path, help=argparse.SUPPRESS)  # the child that measures
     args = parser.parse_args()
-    if not (SHARED / "html_eval").exists():
-        sys.exit(f"{SHARED} is not here: this evaluation needs the shared third-party data")
-    started = time.time()
-    code = code_snapshot(args.code)
-    sys.path.insert(0, str(code))  # before the editable install's finder; forked workers inherit it
+    shared("html_eval")
+    if args.in_code is None:
+        code = code_snapshot(args.code)
+        cmd, env = in_code(code, __spec__.name, *sys.argv[1:], "--in-code", str(code))
+        sys.exit(subprocess.run(cmd, env=env, cwd=REPO).returncode)
+    started, code = time.time(), args.in_code
     specs = chain_specs(code, args.extract_method)
     import pipeline
 
@@ -423,13 +433,18 @@ def main() -> None:
     summaries = [summarize(name, pages, run) for name, (pages, run) in runs.items()]
     mixed_kinds = _by_kind(runs["mixed"][1])
     OUT.mkdir(exist_ok=True)
-    result = {"summaries": summaries, "cc_mix_made": made, "mixed_by_kind": mixed_kinds, "args": vars(args)}
+    result = {
+        "summaries": summaries,
+        "cc_mix_made": made,
+        "mixed_by_kind": mixed_kinds,
+        "args": {k: v for k, v in vars(args).items() if k != "in_code"},
+    }
     result.update(
         code=str(code), chain={side: [(s.name, dataclasses.asdict(s.config)) for s in v] for side, v in specs.items()}
     )
     result.update(wall_s=round(time.time() - started, 1), cpus=os.cpu_count())
     (OUT / f"eval_prepass{'-' + args.tag if args.tag else ''}.json").write_text(json.dumps(result, indent=1))
-    print(markdown(summaries))
+    print(prepass_table(result) + "\n\n" + skipped_table(result))
     print("\nmixed pages by kind (skipped / kept without / kept with):", json.dumps(mixed_kinds))
     print(f"\nload (1-min) during the runs: {[s['load_1min'] for s in summaries]}; wall {result['wall_s']} s")
 

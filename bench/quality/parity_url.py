@@ -1,8 +1,8 @@
 """Decision parity of `url_filter` with datatrove 0.10.1's URLFilter, URL by URL, for our default and for
 `datatrove_compatible: true`.
 
-    .venv/bin/python bench/parity_url.py           # creates bench/out/venv-datatrove if missing (pip)
-    .venv/bin/python bench/parity_url.py --reuse   # datatrove's decisions from the last run, if the URLs are the same
+    .venv/bin/python -m bench.quality.parity_url           # creates bench/out/venv-datatrove if missing (pip)
+    .venv/bin/python -m bench.quality.parity_url --reuse   # datatrove's decisions from the last run, same URLs
 
 The URL set (bench/out/parity_url_urls.txt), built from the lists as shipped (filters/assets/url_lists, byte-identical
 to datatrove 0.10.1's assets); every `--every`-th (default 10th) domain for the derived host categories:
@@ -14,12 +14,13 @@ to datatrove 0.10.1's assets); every `--every`-th (default 10th) domain for the 
   upper-case ...        the same URLs with the host, or the word, upper-cased
   real crawl URLs       WARC-Target-URI of every response/conversion record in ../shared/data/warc, as our reader
                         gives it (distinct URLs; skipped, saying so, without ../shared)
-Datatrove's side runs in its own venv (bench_extract.ensure_datatrove_venv(), plus tldextract at our version and
-pyahocorasick, which URLFilter needs) as `URLFilter().filter(Document(text="", id=..., metadata={"url": url}))`,
+Datatrove's side runs in its own venv (bench.common.DATATROVE, plus tldextract at our version and
+pyahocorasick, which URLFilter needs; this module with `--datatrove-side`, from the repository root) as
+`URLFilter().filter(Document(text="", id=..., metadata={"url": url}))`,
 integrated lists. One change: its TLDExtract uses the bundled public-suffix snapshot, as ours does
 (`suffix_list_urls=()`); left alone it downloads the live list, and the suffix list is not what is compared here.
 Results: bench/out/parity_url.json (counts per category, every disagreement of the compatible mode, and the
-default's disagreements by (ours, datatrove) reason with examples).
+default's disagreements by (ours, datatrove) reason with examples); `table` renders BENCHMARKS.md's table from it.
 """
 
 from __future__ import annotations
@@ -31,19 +32,17 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tarfile
 import time
 from importlib.metadata import version
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-OUT = BENCH / "out"
+from bench.common import DATATROVE, OUT, REPO, SHARED, markdown_table
+
 URLS_PATH = OUT / "parity_url_urls.txt"
 DT_DECISIONS = OUT / "parity_url_datatrove.txt"
 LISTS = REPO / "filters" / "assets" / "url_lists"
-WARC_DIR = REPO.parent / "shared" / "data" / "warc"
+WARC_DIR = SHARED / "warc"
 # datatrove's reason for each of ours
 DT_REASONS = {
     "domain": "domain",
@@ -134,7 +133,7 @@ def url_set(every: int) -> dict[str, list[str]]:
     if WARC_DIR.is_dir():
         categories["real crawl URLs"] = real_urls()
     else:
-        print(f"SKIP real crawl URLs: {WARC_DIR} is absent (see ../shared/data/README.md)")
+        print(f"SKIP real crawl URLs: {WARC_DIR} is absent (../shared/data, or CC_SHARED_DATA)")
     return categories
 
 
@@ -148,17 +147,15 @@ def write_urls(categories: dict[str, list[str]]) -> str:
 
 # ---------------------------------------------------------------- the two sides
 def ensure_venv() -> Path:
-    """bench_extract's datatrove venv, plus what URLFilter imports; tldextract pinned to ours (same snapshot)."""
-    from bench_extract import DT_PYTHON, ensure_datatrove_venv
-
-    ensure_datatrove_venv()
+    """The datatrove venv, plus what URLFilter imports; tldextract pinned to ours (same snapshot)."""
+    python = DATATROVE.ensure()
     wanted = [f"tldextract=={version('tldextract')}", "pyahocorasick==2.3.1"]
     probe = "import ahocorasick, importlib.metadata as m; print('tldextract==' + m.version('tldextract'))"
-    found = subprocess.run([str(DT_PYTHON), "-c", probe], capture_output=True, text=True)
+    found = subprocess.run([str(python), "-c", probe], capture_output=True, text=True)
     if found.returncode != 0 or found.stdout.strip() != wanted[0]:
-        print(f"installing {' '.join(wanted)} into {DT_PYTHON.parent.parent} ...", flush=True)
-        subprocess.run([str(DT_PYTHON), "-m", "pip", "install", "-q", *wanted], check=True)
-    return DT_PYTHON
+        print(f"installing {' '.join(wanted)} into {DATATROVE.path} ...", flush=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *wanted], check=True)
+    return python
 
 
 def run_datatrove(digest: str, reuse: bool) -> list[str]:
@@ -167,8 +164,8 @@ def run_datatrove(digest: str, reuse: bool) -> list[str]:
     else:
         python, started = ensure_venv(), time.perf_counter()
         env = {**os.environ, "HF_HOME": str(OUT / "hf-home")}  # where URLFilter extracts its lists
-        cmd = [str(python), __file__, "--datatrove-side", str(URLS_PATH), str(DT_DECISIONS)]
-        subprocess.run(cmd, check=True, env=env)
+        cmd = [str(python), "-m", __spec__.name, "--datatrove-side", str(URLS_PATH), str(DT_DECISIONS)]
+        subprocess.run(cmd, check=True, env=env, cwd=REPO)
         print(f"datatrove side: {time.perf_counter() - started:.0f} s", flush=True)
     lines = DT_DECISIONS.read_text(encoding="utf-8").splitlines()
     assert lines[0] == digest, f"{DT_DECISIONS} is for another URL set"
@@ -217,15 +214,19 @@ def summarize(categories: dict[str, list[str]], ours: dict, theirs: list) -> dic
     return result
 
 
+def table(results: dict) -> str:
+    """Decisions per URL category (BENCHMARKS.md "url_filter: parity"), from bench/out/parity_url.json."""
+    rows = []
+    for name, r in results["categories"].items():
+        d, c, n = r["default"], r["compatible"], r["urls"]
+        rows.append([name, f"{n:,}", f"{r['datatrove_drop']:,}", f"{d['ours_drop']:,}", pct(d["agree"], n)])
+        rows[-1] += [f"{c['ours_drop']:,}", pct(c["agree"], n), pct(c["same_reason"], n)]
+    header = ["URLs", "n", "datatrove drops", "ours drops", "agree", "compatible drops", "agree", "same reason"]
+    return markdown_table(header, rows, align="l" + "r" * 7)
+
+
 def print_table(result: dict) -> None:
-    print("\n| URLs | n | datatrove drops | ours drops | agree | compatible drops | agree | same reason |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, r in result.items():
-        d, c = r["default"], r["compatible"]
-        print(
-            f"| {name} | {r['urls']:,} | {r['datatrove_drop']:,} | {d['ours_drop']:,} | {pct(d['agree'], r['urls'])} "
-            f"| {c['ours_drop']:,} | {pct(c['agree'], r['urls'])} | {pct(c['same_reason'], r['urls'])} |"
-        )
+    print("\n" + table({"categories": result}))
     for mode in ("default", "compatible"):
         print(f"\n{mode}: disagreements (ours -> datatrove: count, example)")
         for name, r in result.items():
@@ -245,7 +246,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.datatrove_side:
         return datatrove_side(*args.datatrove_side)
-    sys.path[:0] = [str(REPO), str(BENCH)]
     OUT.mkdir(parents=True, exist_ok=True)
     categories = url_set(args.every)
     digest = write_urls(categories)
@@ -253,9 +253,7 @@ def main() -> None:
     theirs = run_datatrove(digest, args.reuse)
     urls = [u for v in categories.values() for u in v]
     ours = {mode: run_ours(urls, compatible=mode) for mode in (False, True)}
-    from bench_extract import DT_REQUIREMENTS
-
-    datatrove = next(r for r in DT_REQUIREMENTS if r.startswith("datatrove=="))
+    datatrove = next(r for r in DATATROVE.requirements if r.startswith("datatrove=="))
     tools = {"datatrove": datatrove, "tldextract": version("tldextract"), "every": args.every}
     result = {**tools, "categories": summarize(categories, ours, theirs)}
     (OUT / "parity_url.json").write_text(json.dumps(result, indent=1, ensure_ascii=False))

@@ -1,9 +1,9 @@
 """Precision/recall of the `toxicity` stage on Davidson et al. 2017 tweets, drop rates on clean text, speed.
 
-    .venv/bin/python bench/eval_toxicity.py              # tables on stdout (about a minute)
-    .venv/bin/python bench/eval_toxicity.py --no-cv      # skip the 5-fold retraining (the slow part)
+    .venv/bin/python -m bench.quality.eval_toxicity              # tables on stdout (about a minute)
+    .venv/bin/python -m bench.quality.eval_toxicity --no-cv      # skip the 5-fold retraining (the slow part)
 
-Data: /work/shared/data/toxic/davidson_labeled_data.csv, 24,783 tweets, class 0 hate (1,430), 1 offensive
+Data: ../shared/data/toxic/davidson_labeled_data.csv, 24,783 tweets, class 0 hate (1,430), 1 offensive
 (19,190), 2 neither (4,163); positive = hate + offensive (the PROVENANCE.md mapping). Read there, never copied.
 
 Read the classifier rows with care: alt-profanity-check was TRAINED on this very dataset (plus Jigsaw; its
@@ -13,7 +13,7 @@ scores the held-out fifth: an out-of-sample figure for this kind of model on twe
 The word list was not fitted to Davidson. Tweets are short (about 15 words) and slang-heavy; web pages
 are long and mostly formal, so the document rules (a share of characters, at least 3 listed words) are
 built for pages and fire less on tweets; the clean-text table shows what they cost on pages.
-Clean-text rows and throughput need `bench/eval_quality.py prepare` (extracted crawl pages, WikiText-2).
+Clean-text rows and throughput need `python -m bench.quality.eval_quality prepare` (extracted crawl pages, WikiText-2).
 """
 
 from __future__ import annotations
@@ -21,24 +21,17 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from eval_quality import OUT, make_batch, read_pages, throughput  # noqa: E402
-
-from filters.toxicity import ToxicityConfig, ToxicityFilter  # noqa: E402
-
-DAVIDSON = Path("/work/shared/data/toxic/davidson_labeled_data.csv")
+from bench.common import shared
+from bench.quality.eval_quality import QUALITY_OUT, make_batch, read_pages, throughput
+from filters.toxicity import ToxicityConfig, ToxicityFilter
 
 
 def load_davidson() -> tuple[list[str], np.ndarray, np.ndarray]:
     """(tweets, positive = hate or offensive, hate only)."""
-    if not DAVIDSON.exists():
-        sys.exit(f"{DAVIDSON} is not here: this evaluation needs the shared third-party data")
-    with open(DAVIDSON, newline="", encoding="utf-8") as f:
+    with open(shared("toxic", "davidson_labeled_data.csv"), newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     classes = np.array([int(r["class"]) for r in rows])
     return [r["tweet"] for r in rows], classes != 2, classes == 0
@@ -111,8 +104,8 @@ def print_davidson(cv: bool) -> None:
 
 
 def print_clean_text() -> None:
-    if not (OUT / "crawl_pages.jsonl.gz").exists():
-        print("\n(clean-text rows skipped: run `.venv/bin/python bench/eval_quality.py prepare` first)")
+    if not (QUALITY_OUT / "crawl_pages.jsonl.gz").exists():
+        print("\n(clean-text rows skipped: run `.venv/bin/python -m bench.quality.eval_quality prepare` first)")
         return
     corpora = {
         "English crawl pages (WARC, ARC, CC-2019-30, html_eval)": [
@@ -135,7 +128,7 @@ def print_clean_text() -> None:
 
 
 def print_throughput(n: int) -> None:
-    if not (OUT / "crawl_pages.jsonl.gz").exists():
+    if not (QUALITY_OUT / "crawl_pages.jsonl.gz").exists():
         return
     texts = [p["text"] for p in read_pages("crawl_pages") if p["english"]][:n]
     print("\ntoxicity stage, default config: " + throughput(ToxicityFilter(ToxicityConfig()), texts))

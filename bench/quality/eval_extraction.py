@@ -1,11 +1,11 @@
 """Extraction quality on the ScrapingHub article-extraction-benchmark (181 news/blog pages, manual gold).
 
-    .venv/bin/python bench/eval_extraction.py
+    .venv/bin/python -m bench.quality.eval_extraction
 
 Rows (same 181 pages, same gold `articleBody` from ground-truth.json):
   ours                      our `extract` stage as stages.yaml configures it (decode_html, then its `method`:
                             the cascade by default, or trafilatura 2.3.1 with favor_precision, tables on, comments
-                            off), built from the registry; bench/eval_extraction_all.py compares every method
+                            off), built from the registry; bench/quality/eval_extraction_all.py compares every method
   trafilatura 2.3.1 default the installed trafilatura called as the benchmark's own runner calls it,
                             `extract(html, include_comments=False)` on the UTF-8 text: isolates our settings
   trafilatura 2.0.0 (rec.)  reference_outputs/trafilatura.json, recorded by the benchmark
@@ -27,20 +27,19 @@ Two metrics, both computed here (no upstream code is copied or imported):
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
-import os
 import random
 import re
 import statistics
-import sys
 import time
 import unicodedata
 from collections import Counter
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-AEB = Path(os.environ.get("HTML_EVAL_DIR", "/work/shared/data/html_eval")) / "scrapinghub_aeb"
+from bench.common import OUT, REPO, SHARED, shared
+
+AEB = SHARED / "html_eval" / "scrapinghub_aeb"
 UPSTREAM_README = {"readability-lxml (recorded)": (0.913, 0.931, 0.922)}
 _WORD_RE = re.compile(r"\w+")
 
@@ -49,8 +48,7 @@ _WORD_RE = re.compile(r"\w+")
 
 
 def load_benchmark() -> tuple[dict[str, str], dict[str, bytes]]:
-    if not (AEB / "ground-truth.json").is_file():
-        sys.exit(f"SKIP: {AEB} is absent (ScrapingHub article-extraction-benchmark data)")
+    shared("html_eval", "scrapinghub_aeb", "ground-truth.json")
     gold = {k: v.get("articleBody") or "" for k, v in json.loads((AEB / "ground-truth.json").read_text()).items()}
     html = {}
     for key in gold:
@@ -69,7 +67,6 @@ def load_recorded(name: str) -> tuple[dict[str, str], str]:
 
 def extract_ours(html: dict[str, bytes]) -> tuple[dict[str, str], dict[str, int], float, str]:
     """Our `extract` stage, built from stages.yaml via the registry, on one batch of all pages."""
-    sys.path.insert(0, str(REPO))
     from core.batch import from_rows
     from core.registry import REGISTRY
     from pipeline.config import load
@@ -187,6 +184,7 @@ def print_table(results: dict[str, dict]) -> None:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     gold, html = load_benchmark()
     ours, reasons, ours_s, method = extract_ours(html)
     default, default_s = extract_trafilatura_default(html)
@@ -206,7 +204,7 @@ def main() -> None:
         f"trafilatura defaults: {default_s:.1f} s; readability-lxml version recorded: {read_version}"
     )
     print_table(results)
-    out = REPO / "bench" / "out" / "eval_extraction.json"
+    out = OUT / "eval_extraction.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
     print(f"\nfull results: {out}")

@@ -1,10 +1,10 @@
 """What predicts trafilatura's CPU time? Cheap page features vs measured extraction cost (issue 12, item 3).
 
-    .venv/bin/python bench/extract_cost.py --jobs 2        # every real page + the adversarial pages
-    .venv/bin/python bench/extract_cost.py --limit 100     # a quick look (every k-th page)
-    .venv/bin/python bench/extract_cost.py --from-json bench/out/extract_cost.json --guards tags=5000
-                                                           # no measuring: another guard on a saved run
-    PYTHONPATH=/path/to/resiliparse .venv/bin/python bench/extract_cost.py   # adds lexbor's element count
+    .venv/bin/python -m bench.perf.extract_cost --jobs 2        # every real page + the adversarial pages
+    .venv/bin/python -m bench.perf.extract_cost --limit 100     # a quick look (every k-th page)
+    .venv/bin/python -m bench.perf.extract_cost --from-json bench/out/extract_cost.json --guards tags=5000
+                                                                # no measuring: another guard on a saved run
+    PYTHONPATH=/path/to/resiliparse .venv/bin/python -m bench.perf.extract_cost   # adds lexbor's element count
 
 Why: the `extract` stage's only guard is a CPU-time limit (1 s), and a page near it is kept in one run and
 dropped in another (issue 12: a 667 KB page took 0.82, 0.94 and 1.10 CPU-s). The output must not depend on
@@ -77,12 +77,8 @@ from pathlib import Path
 
 import numpy as np
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-sys.path.insert(0, str(REPO))
+from bench.common import OUT, SHARED, children_cpu_s, markdown_table, shared
 
-SHARED = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))
-OUT = BENCH / "out"
 START_TAG = re.compile(r"<[A-Za-z]")
 QUOTED_VALUE = re.compile(r"""=\s*(?:"[^"]*"|'[^']*')""")  # attribute values (and some script strings)
 
@@ -659,9 +655,7 @@ def _fmt(v, digits=3) -> str:
 
 
 def _table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return markdown_table(header, [[_fmt(c) for c in row] for row in rows])
 
 
 def report(result: dict) -> str:
@@ -884,9 +878,7 @@ def main() -> int:
         return 0
 
     wall0, self0, load0 = time.perf_counter(), time.process_time(), os.getloadavg()
-    if not (SHARED / "html_eval").is_dir():
-        print(f"SKIP: {SHARED}/html_eval is absent")
-        return 0
+    shared("html_eval")
     _import_before_fork()
     if args.real_from:
         real = json.loads(args.real_from.read_text())["pages"]
@@ -899,7 +891,7 @@ def main() -> int:
             adversarial.append(measure_adversarial(page, args.repeats, args.safety_s))
             x = adversarial[-1]
             print(f"  adversarial {x['id']}: {x.get('cpu', x.get('failed'))}", file=sys.stderr, flush=True)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = children_cpu_s()
     import lxml.etree
     import trafilatura
 
@@ -923,7 +915,7 @@ def main() -> int:
     result["analysis"] = analyse(real, adversarial, parse_guards(args.guards))
     result["runtime"] = {
         "wall_s": time.perf_counter() - wall0,
-        "cpu_children_s": children.ru_utime + children.ru_stime,
+        "cpu_children_s": children,
         "cpu_self_s": time.process_time() - self0,
     }
     result["config"]["loadavg_end"] = os.getloadavg()

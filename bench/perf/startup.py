@@ -1,9 +1,9 @@
 """Where the start-up of a small run goes (issue 13 item 7): `python -m pipeline run stages.yaml` on the bundled
 fixtures (6 files, 29 records) takes tens of seconds for a few milliseconds of work per record.
 
-    .venv/bin/python bench/startup.py                       # everything below, 3 repeats of the whole run
-    .venv/bin/python bench/startup.py --only e2e --variant base=/tmp/wt-a --variant new=/tmp/wt-b
-    .venv/bin/python bench/startup.py --only e2e "--variant=one-cpu=/tmp/wt-b::--num-cpus 1"
+    .venv/bin/python -m bench.perf.startup                  # everything below, 3 repeats of the whole run
+    .venv/bin/python -m bench.perf.startup --only e2e --variant base=/tmp/wt-a --variant new=/tmp/wt-b
+    .venv/bin/python -m bench.perf.startup --only e2e "--variant=one-cpu=/tmp/wt-b::--num-cpus 1"
 
 A variant is a checkout (a `git worktree` with a candidate change), with extra `run` arguments after `::`; the
 runs of several variants are interleaved so that a change in the machine's load falls on all of them alike.
@@ -17,7 +17,8 @@ Parts (each in a fresh process, so nothing is warm that a real run would not hav
 - imports: `python -X importtime` of what a file worker imports, by top-level package.
 - loads: each per-file stage built in a fresh process after its imports (the model loads), then every fixture
   file through `process_file` in-process, cold and warm, with the hottest functions of a cProfile.
-`--root` measures another checkout (a worktree with a candidate change); `--json` keeps the numbers.
+`--root` measures another checkout (a worktree with a candidate change: its packages first on the path of every
+process measured, common.in_code); `--json` keeps the numbers.
 
 What it found (2 cores shared with other jobs, load 12-22, so read the CPU-seconds first): of ~23 CPU-s for the
 fixture run, the per-file work is 0.6-0.9; Ray's own processes take ~6 (GCS, raylet, dashboard API server,
@@ -46,7 +47,8 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import REPO, children_cpu_s, in_code, markdown_table
+
 # What a file worker imports while building the per-file stages (lazily, inside the stages' constructors).
 WORKER_IMPORTS = (
     "pyarrow.parquet",
@@ -156,7 +158,7 @@ def e2e_once(root: Path, run_args: tuple[str, ...] = ()) -> dict:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(root)}
         cmd = [sys.executable, "-m", "pipeline", "run", "stages.yaml", "--output", str(Path(tmp) / "out"), *run_args]
         load = os.getloadavg()[0]
-        cpu_before = os.times()
+        cpu_before = children_cpu_s()
         started = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         tree = TreeCPU(proc.pid)
@@ -171,10 +173,7 @@ def e2e_once(root: Path, run_args: tuple[str, ...] = ()) -> dict:
         rc = proc.wait()
         marks["exit"] = time.monotonic() - started
         cpu_tree = tree.total()
-        reaped = os.times()
-        cpu_reaped = (reaped.children_user - cpu_before.children_user) + (
-            reaped.children_system - cpu_before.children_system
-        )
+        cpu_reaped = children_cpu_s() - cpu_before
         if rc != 0:  # counted, left out of the medians, its output shown (on a loaded machine ray.init can time out)
             print(f"{' '.join(cmd)} (in {root}) exited {rc}:\n{''.join(output[-12:])}", file=sys.stderr)
             return {"failed": rc, "load_1min_at_start": load}
@@ -306,8 +305,7 @@ def timed_process_file(log_path: str, heavy: tuple[str, ...]):
 def instrumented_run(root: Path, out_json: Path) -> None:
     """In a fresh process: the engine over the fixtures, timing what the driver and the workers do."""
     marks = {"process started": _process_start_epoch(), "bench main": time.time()}
-    sys.path.insert(0, str(root))
-    os.chdir(root)
+    os.chdir(root)  # its packages come first on the path already (_in_fresh_process)
     import ray
 
     from core import corpus
@@ -458,8 +456,7 @@ def import_profile(root: Path) -> list[tuple[str, float, float]]:
 def loads_and_work(root: Path, out_json: Path) -> None:
     """In a fresh process: imports, then each per-file stage built (wall and CPU), then process_file over every
     fixture file twice (cold: the stage cache is empty; warm), with a cProfile of the warm pass."""
-    sys.path.insert(0, str(root))
-    os.chdir(root)
+    os.chdir(root)  # its packages come first on the path already (_in_fresh_process)
     rows: list[tuple[str, float, float]] = []
 
     def timed(name, fn):
@@ -514,8 +511,8 @@ def loads_and_work(root: Path, out_json: Path) -> None:
 def _in_fresh_process(flag: str, root: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="startup-") as tmp:
         out = Path(tmp) / "out.json"
-        env = {**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"}
-        subprocess.run([sys.executable, __file__, flag, str(out), "--root", str(root)], env=env, check=True)
+        cmd, env = in_code(root, __spec__.name, flag, str(out), "--root", str(root))
+        subprocess.run(cmd, env={**env, "PYTHONUNBUFFERED": "1"}, check=True)
         return json.loads(out.read_text())
 
 
@@ -551,15 +548,12 @@ def _print_e2e(e2e_results: dict, repeat: int) -> None:
 
 def _print_table(title: str, rows, header=("what", "seconds")) -> None:
     print(f"\n## {title}\n")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(f"{c:.2f}" if isinstance(c, float) else str(c) for c in row) + " |")
+    print(markdown_table(header, [[f"{c:.2f}" if isinstance(c, float) else c for c in row] for row in rows]))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to measure (default: this one)")
+    parser.add_argument("--root", type=Path, default=REPO, help="the checkout to measure (default: this one)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the whole command (median reported)")
     parser.add_argument("--only", choices=("e2e", "run", "imports", "loads"), action="append")
     parser.add_argument("--json", type=Path, help="also write every number here")

@@ -1,11 +1,11 @@
 """MinHash signature throughput on one core: ours against datasketch (and rensa if installed), same documents,
 same settings, same run; then a profile of ours.
 
-    .venv/bin/python bench/dedup_speed.py             # 5 rounds; table + bench/out/dedup_speed.json
-    .venv/bin/python bench/dedup_speed.py --rounds 3
+    .venv/bin/python -m bench.perf.dedup_speed             # 5 rounds; table + bench/out/dedup_speed.json
+    .venv/bin/python -m bench.perf.dedup_speed --rounds 3
 
-Documents: real text, every CC-MAIN-2019-30 document of /work/shared/data/quality as it is (697, any length,
-many languages) plus the WikiText-2 chunks of dedup_corpus.py (300-600 words), 1,805 in all.
+Documents: real text, every CC-MAIN-2019-30 document of ../shared/data/quality as it is (697, any length,
+many languages) plus the WikiText-2 chunks of bench/dedup_corpus.py (300-600 words), 1,805 in all.
 
 What is timed, per document, text -> 112 values (FineWeb: word 5-grams, 14 bands x 8 rows), one process:
   ours        dedup.minhash.signature(text, params, perms): the reference implementation;
@@ -40,15 +40,12 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import dedup_corpus
+from bench.common import OUT, shared
+from dedup.minhash import MinHashParams, normalize, permutations, shingle_hashes, signature
+from dedup.minhasher import MinHasher as FastMinHash
+from dedup.minhasher import fast_normalize
 
-import dedup_corpus  # noqa: E402
-
-from dedup.minhash import MinHashParams, normalize, permutations, shingle_hashes, signature  # noqa: E402
-from dedup.minhasher import MinHasher as FastMinHash  # noqa: E402
-from dedup.minhasher import fast_normalize  # noqa: E402
-
-OUT = Path(__file__).resolve().parent / "out"
 TARGET_RATIO = 3.0
 EDGE_CASES = [
     "",
@@ -67,7 +64,7 @@ EDGE_CASES = [
 
 
 def corpus() -> list[str]:
-    dedup_corpus.require_data()
+    shared("quality")
     return dedup_corpus.cc2019_all() + dedup_corpus.wikitext_chunks()
 
 

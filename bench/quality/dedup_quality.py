@@ -1,10 +1,10 @@
 """Quality of `minhash_dedup` on near-duplicates of known Jaccard, and dedup drop rates on real pages.
 
-    .venv/bin/python bench/dedup_quality.py              # both parts; table + bench/out/dedup_quality.json
-    .venv/bin/python bench/dedup_quality.py --skip-real  # only the synthetic near-duplicate part
-    .venv/bin/python bench/dedup_quality.py --skip-synthetic  # only the real pages
+    .venv/bin/python -m bench.quality.dedup_quality              # both parts; table + bench/out/dedup_quality.json
+    .venv/bin/python -m bench.quality.dedup_quality --skip-real  # only the synthetic near-duplicate part
+    .venv/bin/python -m bench.quality.dedup_quality --skip-synthetic  # only the real pages
 
-Part 1, near-duplicates of known Jaccard. Base documents are real text (dedup_corpus.py: WikiText-2 chunks and
+Part 1, near-duplicates of known Jaccard. Base documents are real text (bench/dedup_corpus.py: WikiText-2 chunks and
 CC-MAIN-2019-30 documents, 300-600 words). Each base gets VARIANTS variants, each made independently from the
 base (a star family; variants of one base are also pairs of each other):
   edited  random edits of the word sequence, one at a time - replace / insert / delete a span of 1-8 words, the
@@ -37,8 +37,8 @@ precision ("to kept") >= 0.95 against J >= 0.7.
 
 Part 2, real pages: `python -m pipeline run` (embedded Ray, 2 CPUs) with read / extract / language (any
 language, min_score 0) / exact_dedup / minhash_dedup / line_dedup over bench/out/shards4 (the html_eval pages
-in WARC records, built by make_bench_warc.py --shards 4 if absent) and every WARC/WET/ARC file of
-/work/shared/data/warc; docs in / out per stage, summed from the run's committed stats files, and the exact
+in WARC records, built by bench/make_bench_warc.py --shards 4 if absent) and every WARC/WET/ARC file of
+../shared/data/warc; docs in / out per stage, summed from the run's committed stats files, and the exact
 Jaccard of each document minhash_dedup removed to the one it kept. If the engine run fails in line_dedup (it
 does when a part reaching it is empty: see the report of this benchmark), line_dedup is run on minhash_dedup's
 output with a sequential map, the empty parts left out, and the failure is recorded in the JSON.
@@ -63,20 +63,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy import sparse
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import dedup_corpus
+from bench.common import OUT, RAY_ENV, REPO, SHARED, shared
+from core import corpus, storage
+from dedup.line_dedup import LineDedup, LineDedupConfig
+from dedup.minhash import normalize, shingle_hashes
+from dedup.minhash_dedup import MinHashDedup, MinHashDedupConfig
 
-import dedup_corpus  # noqa: E402
-
-from dedup.line_dedup import LineDedup, LineDedupConfig  # noqa: E402
-from dedup.minhash import normalize, shingle_hashes  # noqa: E402
-from dedup.minhash_dedup import MinHashDedup, MinHashDedupConfig  # noqa: E402
-from pipeline import corpus, storage  # noqa: E402
-
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-OUT = BENCH / "out"
 SCRATCH = OUT / "dedup_quality_work"
-SHARED_WARC = Path(os.environ.get("SHARED_DATA", "/work/shared/data")) / "warc"
+SHARED_WARC = SHARED / "warc"
 VARIANTS, PARTS, N_GRAMS = 8, 8, 5
 FORMAT_SHARE, MIN_TARGET = 0.05, 0.25
 BIN = 0.05
@@ -85,7 +80,6 @@ RECALL_J, RECALL_TARGET = 0.8, 0.98
 PRECISION_J, PRECISION_TARGET, LOW_J = 0.7, 0.95, 0.6
 CURVE_TOLERANCE = 0.05
 FIX_STRICT = 0.75  # the suggested fix, simulated also with a threshold one estimator sd (~0.04) above 0.7
-RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
 
 
 @dataclass
@@ -354,12 +348,12 @@ def same_component_by_bin(root: np.ndarray, i: np.ndarray, j: np.ndarray, jac: n
 def ensure_shards() -> list[str]:
     shards = sorted((OUT / "shards4").glob("bench-*.warc.gz"))
     if len(shards) != 4:
-        subprocess.run([sys.executable, str(BENCH / "make_bench_warc.py"), "--shards", "4"], check=True, cwd=REPO)
+        subprocess.run([sys.executable, "-m", "bench.make_bench_warc", "--shards", "4"], check=True, cwd=REPO)
         shards = sorted((OUT / "shards4").glob("bench-*.warc.gz"))
     return [str(p) for p in shards]
 
 
-REAL_YAML = """# written by bench/dedup_quality.py: extraction, then the three dedup stages, any language
+REAL_YAML = """# written by bench/quality/dedup_quality.py: extraction, then the three dedup stages, any language
 input: {inputs}
 output: {output}
 batch_size: 256
@@ -603,7 +597,7 @@ def main() -> None:
     parser.add_argument("--skip-synthetic", action="store_true", help="only the real-pages part")
     parser.add_argument("--keep", action="store_true", help=f"keep the scratch folder {SCRATCH}")
     args = parser.parse_args()
-    dedup_corpus.require_data()
+    shared("quality")
     result = {}
     if not args.skip_synthetic:
         result["synthetic"] = synthetic(args.seed)

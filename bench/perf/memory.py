@@ -1,7 +1,7 @@
 """Peak memory of the whole default recipe on one WARC of about 0.25 GB and one of about 1 GB: it must not
 grow with the size of the input file (DESIGN.md invariant 4).
 
-    .venv/bin/python bench/memory.py [--repeats 6 23]
+    .venv/bin/python -m bench.perf.memory [--repeats 6 23]
 
 The WARCs are bench/make_bench_warc.py's real html_eval pages written N times (44 MB a repeat, so 6 ~ 0.27
 GB and 23 ~ 1.0 GB). By default every copy after the first is a variation of the page
@@ -9,7 +9,8 @@ GB and 23 ~ 1.0 GB). By default every copy after the first is a variation of the
 MinHash, line dedup and tokenize see the input grow too; --exact writes exact copies. Each size runs
 `python -m pipeline run stages.yaml` with an embedded Ray (2 CPUs) in a subprocess; psutil polls the RSS
 of that process and of every process under it every 0.2 s. Reported: the driver's peak, the largest peak
-of a Ray worker (`ray::` processes), and the peak of everything summed. Writes bench/out/memory.json.
+of a Ray worker (`ray::` processes), and the peak of everything summed. Writes bench/out/memory.json, from
+which `table` renders BENCHMARKS.md's table (`python -m bench.tables`).
 """
 
 from __future__ import annotations
@@ -25,16 +26,12 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
-
-from make_bench_warc import build  # noqa: E402
-
-OUT = ROOT / "bench" / "out"
+from bench.common import OUT, RAY_ENV, REPO, markdown_table
+from bench.make_bench_warc import build
 
 
 def run_and_watch(warc: Path, out: Path) -> dict:
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
+    env = dict(os.environ, **RAY_ENV)
     cmd = [
         sys.executable,
         "-m",
@@ -49,7 +46,7 @@ def run_and_watch(warc: Path, out: Path) -> dict:
         "2",
     ]
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     driver = psutil.Process(proc.pid)
     peaks: dict[int, tuple[str, int]] = {}
     total_peak = 0
@@ -109,14 +106,22 @@ def main() -> None:
         if repeat != 1:
             warc.unlink()
     (OUT / "memory.json").write_text(json.dumps(rows, indent=1))
-    print("\n| WARC | records | into MinHash | kept | tokens | wall | driver peak | largest worker peak | all peak |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(
-            f"| {r['warc_gb']} GB | {r['records_read']:,} | {r['minhash_docs_in']:,} | {r['kept']:,} | "
-            f"{r['tokens']:,} | {r['wall_s']} s | {r['driver_peak_mb']} MB | {r['max_worker_peak_mb']} MB | "
-            f"{r['all_processes_peak_mb']} MB |"
-        )
+    print("\n" + table(rows))
+
+
+def table(rows: list[dict]) -> str:
+    """One row per WARC size (BENCHMARKS.md "Memory does not grow"), from bench/out/memory.json."""
+    header = ["WARC", "records", "into MinHash", "kept", "tokens", "wall", "driver peak", "largest Ray worker peak"]
+    cells = [
+        [
+            f"{r['warc_gb']:.2f} GB (×{r['repeat']})",
+            *(f"{r[k]:,}" for k in ("records_read", "minhash_docs_in", "kept")),
+        ]
+        + [f"{r['tokens']:,}", f"{r['wall_s']:.0f} s"]
+        + [f"{r[k]:,} MB" for k in ("driver_peak_mb", "max_worker_peak_mb", "all_processes_peak_mb")]
+        for r in rows
+    ]
+    return markdown_table([*header, "all processes summed, peak"], cells)
 
 
 if __name__ == "__main__":

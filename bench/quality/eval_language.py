@@ -1,8 +1,8 @@
 """Accuracy per language of our `language` stage (lid.176.ftz, top-1) on Lingua's Wortschatz test sentences.
 
-    .venv/bin/python bench/eval_language.py            # markdown table on stdout (about 30 s)
+    .venv/bin/python -m bench.quality.eval_language            # markdown table on stdout (about 30 s)
 
-Data: /work/shared/data/lang/lingua_sentences/<iso639-1>.txt, one sentence a line, 75 languages, 1,000
+Data: ../shared/data/lang/lingua_sentences/<iso639-1>.txt, one sentence a line, 75 languages, 1,000
 sentences each (ja 412, zh 729); read there, never copied. Sentences are short (one line, tens of characters
 to a few hundred), far shorter than web pages, so these accuracies are a lower bound for whole pages; Lingua
 was tuned on Wortschatz data, fastText was not.
@@ -17,13 +17,11 @@ calls `no`. lid.176 has no label at all for lg, mi, sn, st, tn, ts, xh, zu (the 
 
 from __future__ import annotations
 
+import argparse
 import collections
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-LANG_DIR = Path("/work/shared/data/lang/lingua_sentences")
+from bench.common import shared
+
 TO_FASTTEXT = {"nb": "no"}  # Lingua code -> lid.176 label where they differ
 FINEWEB_MIN_SCORE = 0.65
 
@@ -48,15 +46,15 @@ def evaluate(stage, sentences: list[str], expected: str) -> dict:
 
 
 def main() -> None:
-    if not LANG_DIR.exists():
-        sys.exit(f"{LANG_DIR} is not here: this evaluation needs the shared third-party data")
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    sentence_files = sorted(shared("lang", "lingua_sentences").glob("*.txt"))
     from filters.language import LanguageConfig, LanguageFilter
 
     stage = LanguageFilter(LanguageConfig(languages=(), min_score=0.0))
     known = {label.removeprefix("__label__") for label in stage.model.get_labels()}
     print("| language | lid.176 label | n | accuracy | acc. @0.65 | most often taken for |\n|---|---|---|---|---|---|")
     results = {}
-    for path in sorted(LANG_DIR.glob("*.txt")):
+    for path in sentence_files:
         code = path.stem
         label = TO_FASTTEXT.get(code, code)
         sentences = [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]

@@ -1,6 +1,6 @@
 """Tokenize-and-write throughput vs bare SentencePiece `encode`, same documents, same thread count, same run.
 
-    .venv/bin/python bench/bench_tokenize.py [--docs N] [--threads 1]
+    .venv/bin/python -m bench.perf.bench_tokenize [--docs N] [--threads 1]
 
 Documents: real page texts from ../shared/data (WikiText-2 articles and the CC-2019-30 sample), repeated
 to N. "ours" = the `tokenize` stage's two steps (tokenize_part: encode + specials + shuffle keys + bucket
@@ -18,32 +18,28 @@ import shutil
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.common import OUT, shared
+from core import corpus, storage
+from tokenization.shards import TokenizeConfig, TokenizeStage
+from tokenization.tokenizer import DEFAULT_MODEL
 
-from pipeline import corpus, storage  # noqa: E402
-from tokenization.shards import TokenizeConfig, TokenizeStage  # noqa: E402
-from tokenization.tokenizer import DEFAULT_MODEL  # noqa: E402
-
-QUALITY = ROOT.parent / "shared" / "data" / "quality"
-OUT = ROOT / "bench" / "out" / "tokenize"
+SCRATCH = OUT / "tokenize"
 
 
 def real_texts() -> list[str]:
-    texts = []
-    for path in sorted(QUALITY.glob("*.jsonl.gz")):
+    quality, texts = shared("quality"), []
+    for path in sorted(quality.glob("*.jsonl.gz")):
         with gzip.open(path, "rt") as f:
             texts += [json.loads(line)["text"] for line in f]
-    for path in sorted((QUALITY / "wikitext2").glob("*")):
+    for path in sorted((quality / "wikitext2").glob("*")):
         articles = path.read_text(errors="replace").split("\n = ")
         texts += [a for a in articles if len(a) > 2000]
     if not texts:
-        sys.exit(f"no text found under {QUALITY}: this benchmark needs ../shared/data")
+        sys.exit(f"no text found under {quality}: this benchmark needs ../shared/data")
     return texts
 
 
@@ -62,23 +58,23 @@ def bare(texts: list[str], threads: int) -> tuple[float, int]:
 
 
 def ours(texts: list[str], threads: int, parts: int = 4) -> tuple[float, int]:
-    shutil.rmtree(OUT, ignore_errors=True)
-    OUT.mkdir(parents=True)
+    shutil.rmtree(SCRATCH, ignore_errors=True)
+    SCRATCH.mkdir(parents=True)
     per = -(-len(texts) // parts)
     paths = []
     for p in range(parts):
         chunk = texts[p * per : (p + 1) * per]
         table = pa.table({"doc_id": pa.array([(p << 32) + i for i in range(len(chunk))], pa.int64()), "text": chunk})
-        path = str(OUT / f"in-{p}.parquet")
+        path = str(SCRATCH / f"in-{p}.parquet")
         pq.write_table(table, path)
         paths.append((p, path))
-    out = str(OUT / "run")
+    out = str(SCRATCH / "run")
     dirs = corpus.StageDirs("tokenize", out, storage.join(out, "work", "tokenize"), storage.join(out, "docs"))
     ctx = corpus.CorpusContext(dirs, paths, lambda fn, args: [fn(*a) for a in args])
     started = time.perf_counter()
     TokenizeStage(TokenizeConfig(num_threads=threads, buckets=4, shard_tokens=10_000_000)).run(ctx)
     seconds = time.perf_counter() - started
-    manifest = json.loads((OUT / "run" / "tokens" / "manifest.json").read_text())
+    manifest = json.loads((SCRATCH / "run" / "tokens" / "manifest.json").read_text())
     return seconds, manifest["tokens"]
 
 
@@ -109,12 +105,12 @@ def main() -> None:
         "median_ours_tokens_per_s": statistics.median(r["ours_tokens_per_s"] for r in rows),
         "median_bare_tokens_per_s": statistics.median(r["bare_tokens_per_s"] for r in rows),
     }
-    (ROOT / "bench" / "out" / "bench_tokenize.json").write_text(json.dumps(result, indent=1))
+    (OUT / "bench_tokenize.json").write_text(json.dumps(result, indent=1))
     print(f"{len(texts)} docs, {rows[0]['tokens']:,} tokens (with BOS/EOS), {args.threads} thread(s)")
     print(f"bare SentencePiece encode : {result['median_bare_tokens_per_s'] / 1e6:.2f} M tokens/s")
     print(f"ours (encode+shuffle+write): {result['median_ours_tokens_per_s'] / 1e6:.2f} M tokens/s")
     print(f"ratio ours/bare (median of {args.rounds}): {result['median_ratio']:.2f}  (target >= 0.8)")
-    shutil.rmtree(OUT, ignore_errors=True)
+    shutil.rmtree(SCRATCH, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """End to end against datatrove as FineWeb's users install it: documents per CPU-second of the whole process tree.
 
-    .venv/bin/python bench/e2e_datatrove.py                     # 3 rounds, both WARCs, all three sides
-    .venv/bin/python bench/e2e_datatrove.py --rounds 2 --rounds-all 1     # shorter: the `all` mix in round 1 only
-    .venv/bin/python bench/e2e_datatrove.py --rounds 1 --mixes cc --sides datatrove,ours
+    .venv/bin/python -m bench.perf.e2e_datatrove                     # 3 rounds, both WARCs, all three sides
+    .venv/bin/python -m bench.perf.e2e_datatrove --rounds 2 --rounds-all 1     # shorter: the `all` mix in round 1 only
+    .venv/bin/python -m bench.perf.e2e_datatrove --rounds 1 --mixes cc --sides datatrove,ours
 
 One command, three sides, each a fresh subprocess over the same WARC:
   datatrove  FineWeb's base processing with datatrove 0.10.1 in its own venv, bench/out/venv-datatrove-fineweb
@@ -10,7 +10,7 @@ One command, three sides, each a fresh subprocess over the same WARC:
              trafilatura 1.11): WarcReader -> URLFilter -> Trafilatura(favour_precision=True) ->
              LanguageFilter(["en"], 0.65) -> GopherRepetition -> GopherQuality -> C4Quality(no terminal-punct
              rule) -> FineWebQuality -> JsonlWriter, with FineWeb's exclusion writers, under
-             LocalPipelineExecutor(tasks=1, workers=1). See bench/e2e_datatrove_side.py for what is installed
+             LocalPipelineExecutor(tasks=1, workers=1). See bench/perf/e2e_datatrove_side.py for what is installed
              and what is provided locally instead of downloaded (lid.176, the public suffix list).
   ours       our per-file pass (`pipeline.filepass.process_file`) over the WARC, recipe = the repository's
              stages.yaml as it is at run time (see Code below), cut to FineWeb's stages: its per-document
@@ -22,9 +22,10 @@ One command, three sides, each a fresh subprocess over the same WARC:
              `python -m pipeline run` with an embedded Ray of 2 CPUs; Ray's start and stop included.
 
 Code (`--code`): by default our two sides run a snapshot of the committed HEAD (`git archive` into
-bench/out/e2e/code/<sha>/, on PYTHONPATH and as the working directory, Ray's workers included) with that
-snapshot's stages.yaml, so that every round measures the same code while others edit the working tree;
-`--code worktree` runs the working tree as it is.
+bench/out/e2e/code/<sha>/, bench/ left out, first on PYTHONPATH and the working directory, Ray's workers
+included) with that snapshot's stages.yaml, so that every round measures the same code while others edit the
+working tree; the recipe is validated and cut by the snapshot's code too; `--code worktree` runs the working tree
+as it is.
 
 WARCs (bench/make_bench_warc.py --mix): `cc`, the CommonCrawl-like mix (about 45% English pages by our language
 ID on the extracted text, the rest other languages after CommonCrawl's shares as far as the pages allow), and
@@ -54,7 +55,6 @@ import ctypes
 import gzip
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -63,16 +63,26 @@ import time
 from collections import Counter
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-OUT = BENCH / "out"
+from bench import make_bench_warc as mbw
+from bench.common import (
+    DATATROVE_FINEWEB,
+    OUT,
+    RAY_ENV,
+    REPO,
+    children_cpu_s,
+    code_path_env,
+    head_snapshot,
+    in_code,
+    markdown_table,
+    network_off,
+    shared,
+)
+
 WORK = OUT / "e2e"
 RESULTS = OUT / "e2e_datatrove.json"
-DT_VENV = OUT / "venv-datatrove-fineweb"
-DT_PYTHON = DT_VENV / "bin" / "python"
-DT_SIDE = BENCH / "e2e_datatrove_side.py"
+DT_PYTHON = DATATROVE_FINEWEB.python
+DT_SIDE = Path(__file__).resolve().parent / "e2e_datatrove_side.py"  # run by path with DT_PYTHON: no bench import
 DT_HOME = OUT / "dt-fineweb-home"  # HF_HOME (datatrove's asset cache) and TLDEXTRACT_CACHE of the datatrove side
-DT_REQUIREMENTS = ["datatrove[io,processing]==0.10.1", "spacy", "lxml_html_clean", "aiohttp"]
 MODEL = REPO / "filters" / "assets" / "lid.176.ftz"
 FINEWEB_STAGES = (
     "read",
@@ -89,12 +99,6 @@ RAY_CPUS = 2
 POLL_S = 0.5
 RESULT_TAGS = ("E2E_RESULT ",)
 ALL_DROPS = 10**9  # drop_samples_per_reason for the untimed pass that records every drop
-RAY_ENV = {
-    "RAY_USAGE_STATS_ENABLED": "0",
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-    "RAY_AUTH_MODE": "disabled",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 PR_SET_CHILD_SUBREAPER = 36
 CODE_ROOT = REPO  # whose `pipeline` and stages.yaml our sides run: a snapshot of HEAD by default (--code)
 
@@ -103,15 +107,12 @@ CODE_ROOT = REPO  # whose `pipeline` and stages.yaml our sides run: a snapshot o
 
 
 def ensure_mix(kind: str) -> dict:
-    sys.path.insert(0, str(BENCH))
-    import make_bench_warc as mbw
-
     path = mbw.mix_path(kind)
     info_path = path.with_suffix(".json")
     if not (path.exists() and info_path.exists()):
-        mbw.require_data()
-        print(f"building {path} (bench/make_bench_warc.py --mix {kind}) ...", flush=True)
-        subprocess.run([sys.executable, str(BENCH / "make_bench_warc.py"), "--mix", kind], check=True, cwd=REPO)
+        shared("html_eval")
+        print(f"building {path} (python -m bench.make_bench_warc --mix {kind}) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "bench.make_bench_warc", "--mix", kind], check=True, cwd=REPO)
     return json.loads(info_path.read_text())
 
 
@@ -126,19 +127,24 @@ def warc_info(path: Path) -> dict:
 
 def ensure_datatrove_venv() -> dict:
     """The datatrove venv as a FineWeb user installs it; returns what pip resolved."""
-    if not DT_PYTHON.exists():
-        print(f"creating {DT_VENV}: pip install {' '.join(DT_REQUIREMENTS)} ...", flush=True)
-        subprocess.run(["python3.11", "-m", "venv", str(DT_VENV)], check=True)
-        subprocess.run([str(DT_PYTHON), "-m", "pip", "install", "-q", *DT_REQUIREMENTS], check=True)
+    DATATROVE_FINEWEB.ensure()
     freeze = subprocess.run([str(DT_PYTHON), "-m", "pip", "freeze"], capture_output=True, text=True).stdout
-    return {"requirements": DT_REQUIREMENTS, "freeze": freeze.split()}
+    return {"requirements": list(DATATROVE_FINEWEB.requirements), "freeze": freeze.split()}
 
 
 def cut_recipe(source: Path) -> dict:
+    """`_cut_recipe` run by the code measured (CODE_ROOT's registry and config loader), in a child process."""
+    cmd, env = in_code(CODE_ROOT, __spec__.name, "--cut-recipe", str(source))
+    done = subprocess.run(cmd, env=env, cwd=CODE_ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"cutting {source} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def _cut_recipe(source: Path) -> dict:
     """stages.yaml cut to FineWeb's stages (see the module doc); writes the cut recipe, returns what was kept."""
     import yaml
 
-    sys.path.insert(0, str(CODE_ROOT))  # before the editable install's finder: the snapshot's `pipeline`
     from core.registry import REGISTRY
     from pipeline.config import load
 
@@ -153,7 +159,7 @@ def cut_recipe(source: Path) -> dict:
     raw["stages"] = [s for s in raw["stages"] if s["stage"] in keep]
     WORK.mkdir(parents=True, exist_ok=True)
     path = WORK / "stages-fineweb.yaml"
-    header = f"# generated by bench/e2e_datatrove.py from {source}: its stages up to FineWeb's last one\n"
+    header = f"# generated by bench/perf/e2e_datatrove.py from {source}: its stages up to FineWeb's last one\n"
     path.write_text(header + yaml.safe_dump(raw, sort_keys=False))
     return {
         "source": str(source),
@@ -176,32 +182,15 @@ def git_state() -> dict:
 
 
 def code_snapshot(which: str) -> Path:
-    """`head`: the committed HEAD, exported once (git archive) to bench/out/e2e/code/<sha>, so that every round
-    runs the same code while others edit the working tree; `worktree`: the working tree as it is, live."""
-    if which == "worktree":
-        return REPO
-    sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=REPO, check=True)
-    root = WORK / "code" / sha.stdout.strip()
-    if not (root / "stages.yaml").exists():
-        shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(parents=True)
-        archive = subprocess.run(["git", "archive", "HEAD"], capture_output=True, cwd=REPO, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
-    return root
+    """`head`: the committed HEAD, exported once to bench/out/e2e/code/<sha> (common.head_snapshot);
+    `worktree`: the working tree as it is, live."""
+    return REPO if which == "worktree" else head_snapshot(WORK / "code")
 
 
 def _sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def network_wrapper() -> tuple[list[str], dict]:
-    """`unshare -n` with loopback up, when root may; else HTTP(S) proxies to a dead port."""
-    if shutil.which("ip") and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0:
-        return ["unshare", "-n", "bash", "-c", 'ip link set lo up && exec "$@"', "bash"], {}
-    dead = "http://127.0.0.1:9"
-    return [], {"HTTP_PROXY": dead, "HTTPS_PROXY": dead, "NO_PROXY": "127.0.0.1,localhost,::1"}
 
 
 # ---------------------------------------------------------------- measuring a process tree
@@ -256,7 +245,7 @@ def run_tree(cmd: list[str], env: dict, log_dir: Path, cwd: Path = REPO) -> dict
 
     log_dir.mkdir(parents=True, exist_ok=True)
     load_before, busy_before = os.getloadavg(), _busy_seconds()
-    usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children_before = children_cpu_s()
     started = time.perf_counter()
     with open(log_dir / "stdout.txt", "w") as out, open(log_dir / "stderr.txt", "w") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
@@ -266,9 +255,8 @@ def run_tree(cmd: list[str], env: dict, log_dir: Path, cwd: Path = REPO) -> dict
         wall = time.perf_counter() - started
         leftovers = _wait_leftovers(me, sample)
     _reap()
-    usage_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy = _busy_seconds() - busy_before
-    cpu_rusage = (usage_after.ru_utime - usage_before.ru_utime) + (usage_after.ru_stime - usage_before.ru_stime)
+    cpu_rusage = children_cpu_s() - children_before
     cpu_psutil = sum(seen.values())
     cpu = max(cpu_rusage, cpu_psutil)
     stdout = (log_dir / "stdout.txt").read_text(errors="replace")
@@ -334,20 +322,20 @@ def side_command(side: str, warc: str, output: Path, recipe: dict, args, diagnos
         cmd = [str(DT_PYTHON), str(DT_SIDE), warc, "--output", str(output), "--model", str(MODEL)]
         return cmd + ["--timeout", str(args.dt_timeout)]
     if side == "ours":
-        cmd = [sys.executable, __file__, "--worker-ours", warc, "--output", str(output), "--config", recipe["cut"]]
-        return cmd + ["--code-root", str(CODE_ROOT)] + (["--all-drops"] if diagnostic else [])
+        args = ["--worker-ours", warc, "--output", str(output), "--config", recipe["cut"]]
+        cmd, _ = in_code(CODE_ROOT, __spec__.name, *args)  # its environment: side_env
+        return cmd + (["--all-drops"] if diagnostic else [])
     cmd = [sys.executable, "-m", "pipeline", "run", recipe["source"], "--input", warc, "--output", str(output)]
     return cmd + ["--num-cpus", str(RAY_CPUS)]
 
 
 def side_env(side: str, extra: dict) -> dict:
-    env = dict(os.environ, **extra)
+    # our sides: the code from CODE_ROOT, before the editable install (Ray's workers inherit it)
+    env = dict(os.environ if side == "datatrove" else code_path_env(CODE_ROOT), **extra)
     if side == "datatrove":
         env.update(HF_HOME=str(DT_HOME / "hf"), TLDEXTRACT_CACHE=str(DT_HOME / "tldextract"), HF_HUB_OFFLINE="1")
     if side == "ray":
         env.update(RAY_ENV)
-    if side != "datatrove":  # our code from CODE_ROOT, before the editable install (Ray's workers inherit it)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CODE_ROOT), env.get("PYTHONPATH")]))
     return env
 
 
@@ -390,11 +378,10 @@ def counts(side: str, run: dict, output: Path) -> dict:
     }
 
 
-def worker_ours(warc: str, output: str, config: str, all_drops: bool, code_root: str) -> None:
-    """Inside the subprocess: our per-file pass over one file, its stats printed for the parent."""
+def worker_ours(warc: str, output: str, config: str, all_drops: bool) -> None:
+    """Inside the subprocess (its code from CODE_ROOT): our per-file pass over one file, its stats for the parent."""
     import importlib.metadata as md
 
-    sys.path.insert(0, code_root)
     from pipeline.config import load
     from pipeline.filepass import process_file
 
@@ -590,24 +577,8 @@ def markdown(mix: str, info: dict, summary: dict) -> str:
         + (f"English {info['english_share']:.0%} (our LID, top-1 label), " if "english_share" in info else "")
         + f"{info['bytes'] / 1e6:.1f} MB gzipped",
         "",
-        "| side | docs/CPU-s (median) | per round | vs datatrove | CPU-s | wall s | read | kept "
-        "| load 1-min before→after |",
-        "|---|---:|---|---:|---|---|---|---|---|",
+        side_table(summary),
     ]
-    for side, s in summary.items():
-        per_round = ", ".join(f"{x:.1f}" for x in s["docs_per_cpu_s"])
-        ratio = f"{s['vs_datatrove']:.2f}x" if s.get("vs_datatrove") else "-"
-        if s.get("vs_datatrove_per_round"):
-            ratio += f" ({', '.join(f'{x:.2f}' for x in s['vs_datatrove_per_round'])})"
-        loads = ", ".join(f"{a}→{b}" for a, b in s["load_1min_before_after"])
-        kept = ", ".join(str(k) for k in s["kept"])
-        if side == "datatrove":
-            kept += f" (timeouts {', '.join(str(t) for t in s['extract_timeouts'])})"
-        lines.append(
-            f"| {LABELS[side]} | **{s['docs_per_cpu_s_median']:.1f}** | {per_round} | {ratio} | "
-            f"{', '.join(map(str, s['cpu_s']))} | {', '.join(map(str, s['wall_s']))} | "
-            f"{', '.join(str(r) for r in s['read'])} | {kept} | {loads} |"
-        )
     for side, s in summary.items():
         if s.get("seconds_by_stage_last_round"):
             stages = ", ".join(f"{k} {v:.1f}" for k, v in s["seconds_by_stage_last_round"].items())
@@ -615,6 +586,39 @@ def markdown(mix: str, info: dict, summary: dict) -> str:
     if "by_language" in info:
         lines.append(f"\npages by language (our LID): {info['by_language']}")
     return "\n".join(lines)
+
+
+def side_table(summary: dict) -> str:
+    """The sides of one mix: docs per CPU-second, per round, against datatrove, and what each read and kept."""
+    rows = []
+    for side, s in summary.items():
+        per_round = ", ".join(f"{x:.1f}" for x in s["docs_per_cpu_s"])
+        ratio = f"{s['vs_datatrove']:.2f}x" if s.get("vs_datatrove") else "-"
+        if s.get("vs_datatrove_per_round"):
+            ratio += f" ({', '.join(f'{x:.2f}' for x in s['vs_datatrove_per_round'])})"
+        kept = ", ".join(str(k) for k in s["kept"])
+        if side == "datatrove":
+            kept += f" (timeouts {', '.join(str(t) for t in s['extract_timeouts'])})"
+        rows.append(
+            [
+                LABELS[side],
+                f"**{s['docs_per_cpu_s_median']:.1f}**",
+                per_round,
+                ratio,
+                ", ".join(map(str, s["cpu_s"])),
+                ", ".join(map(str, s["wall_s"])),
+                ", ".join(str(r) for r in s["read"]),
+                kept,
+                ", ".join(f"{a}→{b}" for a, b in s["load_1min_before_after"]),
+            ]
+        )
+    header = ["side", "docs/CPU-s (median)", "per round", "vs datatrove", "CPU-s", "wall s", "read", "kept"]
+    return markdown_table([*header, "load 1-min before→after"], rows, align="lrlr")
+
+
+def mix_table(results: dict, mix: str) -> str:
+    """BENCHMARKS.md's table of one mix (`python -m bench.tables`), from bench/out/e2e_datatrove.json."""
+    return side_table(results["mixes"][mix]["summary"])
 
 
 def markdown_kept(mix: str, cmp: dict) -> str:
@@ -661,10 +665,12 @@ def main() -> None:
     parser.add_argument("--output", help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
     parser.add_argument("--all-drops", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--code-root", default=str(REPO), help=argparse.SUPPRESS)
+    parser.add_argument("--cut-recipe", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker_ours:
-        return worker_ours(args.worker_ours, args.output, args.config, args.all_drops, args.code_root)
+        return worker_ours(args.worker_ours, args.output, args.config, args.all_drops)
+    if args.cut_recipe:
+        return print(json.dumps(_cut_recipe(args.cut_recipe)))
 
     if args.compare_only:
         return compare_only()
@@ -680,7 +686,7 @@ def main() -> None:
     global CODE_ROOT
     CODE_ROOT = code_snapshot(args.code)
     recipe = cut_recipe((args.recipe or CODE_ROOT / "stages.yaml").resolve())
-    wrapper = network_wrapper()
+    wrapper = network_off()
     warm_up(wrapper)
     print(f"ours (b): {' -> '.join(recipe['stages'])}  [{recipe['cut']}]", flush=True)
     print(f"ray  (c): {recipe['source']} as it is (every stage); code from {CODE_ROOT}", flush=True)
@@ -740,7 +746,7 @@ def compare_only() -> None:
     """Redo the comparison and the tables from the last run's outputs and results (no timed run)."""
     results = json.loads(RESULTS.read_text())
     infos = {mix: m["warc"] for mix, m in results["mixes"].items()}
-    wrapper = network_wrapper()
+    wrapper = network_off()
     for mix, info in infos.items():
         if (WORK / mix / "ours-all-drops").is_dir() and (WORK / mix / "datatrove").is_dir():
             results["mixes"][mix]["kept_comparison"] = compare_mix(mix, info, results, wrapper)

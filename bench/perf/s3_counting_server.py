@@ -1,6 +1,8 @@
 """moto's S3 server on 127.0.0.1 that counts every request it answers, by kind and by who sent it.
 
-    python bench/s3_counting_server.py PORT_FILE      # writes the port it listens on to PORT_FILE
+    .venv/bin/python -m bench.perf.s3_counting_server PORT_FILE   # writes the port it listens on to PORT_FILE
+
+perf.scale starts it with --s3.
 
 `GET /_requests` returns the counts so far as JSON ({"driver": {"GET": n, ...}, "workers": {...}}) without
 touching S3; a request whose User-Agent carries `app/driver` (botocore adds it when AWS_SDK_UA_APP_ID=driver)

@@ -1,7 +1,7 @@
 """Heuristic-filter throughput: our filter chain against datatrove 0.10.1's four filters, same documents, same run.
 
-    .venv/bin/python bench/bench_filters.py              # 3 rounds over bench/filters_corpus.py's corpus, medians
-    .venv/bin/python bench/bench_filters.py --rounds 5 --english
+    .venv/bin/python -m bench.perf.bench_filters              # 3 rounds over bench/filters_corpus.py's corpus, medians
+    .venv/bin/python -m bench.perf.bench_filters --rounds 5 --english
 
 What runs, one process and one core each:
   ours       `pipeline.steps.build_steps` over StageSpecs for gopher_repetition, gopher_quality, c4_quality and
@@ -26,27 +26,20 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-OUT = BENCH / "out"
-DT_PYTHON = OUT / "venv-datatrove" / "bin" / "python"
+from bench.common import DATATROVE, OUT, REPO
+from bench.filters_corpus import is_english, load_corpus
+
 OUR_PYTHON = REPO / ".venv" / "bin" / "python"
 BATCH_SIZE = 256
 
 
 def load_texts(english: bool) -> list[tuple[str, str]]:
-    sys.path.insert(0, str(BENCH))
-    from filters_corpus import is_english, load_corpus
-
     return [(r["id"], r["text"]) for r in load_corpus() if is_english(r) or not english]
 
 
 def run_ours(docs: list[tuple[str, str]]) -> dict:
-    sys.path.insert(0, str(REPO))
     from core.batch import READ_SCHEMA, from_rows, split_dropped
     from core.registry import REGISTRY
     from pipeline.config import StageSpec
@@ -107,9 +100,11 @@ def _result(n_docs: int, kept: int, dropped: dict, wall: float, cpu: float) -> d
 
 
 def side(name: str, english: bool) -> dict:
-    python = OUR_PYTHON if name == "ours" else DT_PYTHON
-    args = [str(python), __file__, "--side", name] + (["--english"] if english else [])
-    done = subprocess.run(args, check=True, capture_output=True, text=True)
+    # Both sides run this module from the repository root: in datatrove's venv it imports only the standard
+    # library, bench.common and bench.filters_corpus (whose load_corpus is standard library too).
+    python = OUR_PYTHON if name == "ours" else DATATROVE.python
+    args = [str(python), "-m", __spec__.name, "--side", name] + (["--english"] if english else [])
+    done = subprocess.run(args, check=True, capture_output=True, text=True, cwd=REPO)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

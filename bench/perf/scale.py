@@ -1,8 +1,8 @@
 """Every corpus stage at crawl shape: synthetic committed parts through exact_dedup, minhash_dedup, line_dedup
 and tokenize, then the report, by the engine itself (embedded Ray, 2 CPUs, `max_task_memory_mb` 1500).
 
-    .venv/bin/python bench/scale.py                                  # 1M docs in 1k and 10k parts, 10M in 10k
-    .venv/bin/python bench/scale.py --sizes 200000:2000 --s3         # output on S3 (moto on loopback)
+    .venv/bin/python -m bench.perf.scale                             # 1M docs in 1k and 10k parts, 10M in 10k
+    .venv/bin/python -m bench.perf.scale --sizes 200000:2000 --s3    # output on S3 (moto on loopback)
 
 Per size: wall time of each stage and step; the peak RSS of the workers during each step (a worker runs one
 task at a time, so this is the largest task of the step, plus what the worker kept from earlier tasks) and
@@ -12,7 +12,7 @@ total is shown beside); the documents each stage removed against what the genera
 every request the S3 server answered, per stage, split into the driver's and the workers', by kind.
 
 Corpus (deterministic from --seed, generated in two spawned processes, not timed): documents of 60-100 words
-from a Zipf vocabulary (bench/dedup_scale.py's), in 3-5 lines, as the per-file pass commits them
+from a Zipf vocabulary (bench/perf/dedup_scale.py's), in 3-5 lines, as the per-file pass commits them
 (`work/filtered/part-N.parquet` with every column, `stats/part-N.json`, `run.json`). 4% of documents are
 exact copies and 8% near copies (one span of 3-6 words replaced, 5-gram Jaccard ~0.8-0.9) of one of
 N/50 source texts; 30% carry one of 200 boilerplate lines, which line_dedup removes. What this measures is
@@ -40,12 +40,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.common import OUT, RAY_ENV, REPO, markdown_table
+from bench.perf.dedup_scale import RssMonitor, sample_words, vocabulary
 
-from bench.dedup_scale import RAY_ENV, RssMonitor, sample_words, vocabulary  # noqa: E402
-
-OUT = ROOT / "bench" / "out"
 STAGES = ("exact_dedup", "minhash_dedup", "line_dedup", "tokenize")
 EXACT_RATE, NEAR_RATE, BOILERPLATE_RATE, BOILERPLATE_LINES = 0.04, 0.08, 0.3, 200
 MIN_WORDS, MAX_WORDS = 60, 100
@@ -288,7 +285,7 @@ SERVER: dict = {}
 def start_s3() -> str:
     port_file = Path(tempfile.mkstemp(prefix="s3port-")[1])
     port_file.write_text("")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "s3_counting_server.py"), str(port_file)])
+    proc = subprocess.Popen([sys.executable, "-m", "bench.perf.s3_counting_server", str(port_file)], cwd=REPO)
     while not port_file.read_text():
         time.sleep(0.1)
     endpoint = f"http://127.0.0.1:{port_file.read_text()}"
@@ -310,13 +307,10 @@ def requests_so_far() -> dict:
 # ---------------------------------------------------------------- report
 
 
-def print_table(results: list[dict]) -> None:
-    mb = 1 << 20
-    print(
-        "| docs | parts | wall s | worker peak RSS MB (max over steps) | driver peak MB | removal bytes/filter task "
-        "(exact, minhash) | before | buckets (exact, minhash keys, cc, tokenize) |"
-    )
-    print("|---:|---:|---:|---:|---:|---|---|---|")
+def table(results: list[dict]) -> str:
+    """One row per size: wall time, peak memory, what a filter task reads, the bucket counts chosen; from
+    bench/out/scale.json (`python -m bench.tables`)."""
+    mb, rows = 1 << 20, []
     for r in results:
         p = r["plans"]
         buckets = ", ".join(
@@ -324,13 +318,21 @@ def print_table(results: list[dict]) -> None:
             for k in ("exact_dedup/shuffle", "minhash_dedup/shuffle", "minhash_dedup/cc", "tokenize/shuffle")
         )
         exact, near = r["filter_reads"]["exact_dedup"], r["filter_reads"]["minhash_dedup"]
-        print(
-            f"| {r['docs']:,} | {r['parts']:,} | {r['wall_s']:.0f} | {r['memory']['max_worker_rss'] / mb:.0f} "
-            f"| {r['memory']['peak']['driver'] / mb:.0f} "
-            f"| {exact['removal_bytes_per_task_max']:,}, {near['removal_bytes_per_task_max']:,} "
-            f"| {exact['before_issue_11_per_task']:,}, {near['before_issue_11_per_task']:,} "
-            f"| {buckets} |"
+        rows.append(
+            [
+                f"{r['docs']:,}",
+                f"{r['parts']:,}",
+                f"{r['wall_s']:.0f}",
+                f"{r['memory']['max_worker_rss'] / mb:.0f}",
+                f"{r['memory']['peak']['driver'] / mb:.0f}",
+                f"{exact['removal_bytes_per_task_max']:,}, {near['removal_bytes_per_task_max']:,}",
+                f"{exact['before_issue_11_per_task']:,}, {near['before_issue_11_per_task']:,}",
+                buckets,
+            ]
         )
+    header = ["docs", "parts", "wall s", "worker peak RSS MB (max over steps)", "driver peak MB"]
+    header += ["removal bytes/filter task (exact, minhash)", "before", "buckets (exact, minhash keys, cc, tokenize)"]
+    return markdown_table(header, rows, align="rrrrr")
 
 
 def main() -> None:
@@ -353,7 +355,7 @@ def main() -> None:
     finally:
         if s3:
             SERVER["proc"].terminate()
-    print_table(results)
+    print(table(results))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Speed, cost, scale, memory and fault benchmarks (`.venv/bin/python -m bench.perf.<name> --help`)."""
