@@ -37,7 +37,7 @@ MapFn = Callable[[Callable, list[tuple]], list]
 
 # What one corpus task may hold, from the worker memory a user gives (`max_task_memory_mb`): an idle Ray
 # worker with pyarrow and numpy loaded takes WORKER_BASELINE_MB, and a task holds up to COPY_FACTOR times the
-# rows it reads (the rows, a sorted copy, the slices it writes). Both measured by bench/scale.py.
+# rows it reads (the rows, a sorted copy, the slices it writes). Both measured by bench/perf/scale.py.
 WORKER_BASELINE_MB = 500
 COPY_FACTOR = 4
 DEFAULT_TASK_MEMORY_MB = 1500  # Ray's default worker on a 1.5 GB-per-CPU node

@@ -8,8 +8,8 @@ English infixes), the English exceptions ("don't" -> do n't, "cannot" -> can not
 emoticons) and URL_MATCH, applied as spacy/tokenizer.pyx does (`_split_affixes`, `_attach_tokens`, then the
 special-case matcher that re-merges "):" and ":)"). spaCy lists its letters and symbols by hand; we derive the
 same sets from Unicode categories (identical on Python 3.11's Unicode 14). Tokens are identical to spaCy's on all
-2,287 documents of bench/parity_filters.py and on 2,000+ real texts in tests/test_spacy_parity.py (spaCy itself, in
-CI); the one known difference is in tests/test_parity_cases.py. Each
+2,287 documents of bench/quality/parity_filters.py and on 2,000+ real texts in tests/test_spacy_parity.py (spaCy
+itself, in CI); the one known difference is in tests/test_parity_cases.py. Each
 chunk between whitespace is tokenized once per process and memoized (spaCy caches too): ~10x spaCy's speed.
 """
 

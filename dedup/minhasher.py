@@ -1,6 +1,6 @@
 """The fast MinHash path the `minhash_dedup` stage uses: byte-identical to dedup.minhash's reference
 `normalize` / `shingle_hashes` / `signature` (tests/test_dedup_minhash.py checks it on real pages and edge
-cases), 2.4x faster (bench/dedup_speed.py: 6,300 vs 2,700 docs per CPU-second; datasketch 1,700).
+cases), 2.4x faster (bench/perf/dedup_speed.py: 6,300 vs 2,700 docs per CPU-second; datasketch 1,700).
 
 Where dedup.minhash spends its time (cProfile in dedup_speed.py), and what is done here instead:
   normalize   the Mn filter `"".join(c for c in NFD(text) if category(c) != "Mn")` is a Python loop per

@@ -14,7 +14,7 @@
        stands (a boilerplate-only page stays `extract.no_text`).
   resiliparse is never given a page nested deeper than `max_depth` (its main-content pass is quadratic in depth,
   inside one C call): the cascade hands such a page to trafilatura, `method: resiliparse` drops it as too complex.
-  On the 1,377 referenced pages of ../shared/data/html_eval (bench/eval_extraction_all.py, BENCHMARKS.md
+  On the 1,377 referenced pages of ../shared/data/html_eval (bench/quality/eval_extraction_all.py, BENCHMARKS.md
   "Extraction method"), it keeps trafilatura's quality on articles (bag-of-words F1 0.942 vs 0.946) and beats
   it on pages that are not (0.912 vs 0.900), at 7.0 CPU-ms a real crawl page against trafilatura's 45.1: only 18%
   of the 158 crawl pages of ../shared/data/warc declare themselves articles (74% of html_eval's pages do).
@@ -82,7 +82,7 @@ class ExtractConfig:
     max_tags: int = param(
         20_000,
         "pages with more HTML start tags are dropped before any parse (extract.too_complex): 2 of 1,604 real "
-        "pages; the slowest real page under it took 1.0 CPU-s in trafilatura here (bench/extract_cost.py)",
+        "pages; the slowest real page under it took 1.0 CPU-s in trafilatura here (bench/perf/extract_cost.py)",
         ge=1,
     )
     timeout_s: float = param(

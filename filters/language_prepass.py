@@ -10,7 +10,7 @@ score <= `max_kept_score`; its `text` is then the text judged, for the dropped s
 untouched, and the `language` stage still judges the extracted
 text: the pre-pass can only remove pages, never keep one the final stage would drop.
 
-Measured by bench/eval_prepass.py (BENCHMARKS.md "Language pre-pass"): on the 1,725 real HTML pages of
+Measured by bench/quality/eval_prepass.py (BENCHMARKS.md "Language pre-pass"): on the 1,725 real HTML pages of
 ../shared/data it skips 984 pages before extraction (57%; 978 of the 1,076 the `language` stage drops), and the
 kept documents are the same 366, with the same text, with and without it. It costs 4.4 ms of CPU a page against
 the extract stage's 37.8 ms with trafilatura (1/8.6).
@@ -49,7 +49,7 @@ class LanguagePrepassConfig:
     min_other_score: float = param(
         0.8,
         "drop only if the top label is another language with at least this probability; 0.5-0.9 lose no kept "
-        "document on 1,725 real pages (bench/eval_prepass.py); 0.8 skips 7 of them fewer than 0.5",
+        "document on 1,725 real pages (bench/quality/eval_prepass.py); 0.8 skips 7 of them fewer than 0.5",
         ge=0.0,
         le=1.0,
     )

@@ -7,7 +7,7 @@ to nothing. All sentences of a batch go through one `predict_proba` call (duplic
 about 90,000 sentences/s here. Dolma does the same with its Jigsaw fastText taggers (per sentence).
 Rule `toxicity.classifier`: drop when more than `max_toxic_frac` of the document's characters sit in
 sentences with p(toxic) >= `min_line_score` (0.8 and 0.1: 0.2% of our English crawl pages and no WikiText-2
-section dropped; 0.5 flagged crime news and a Du Fu biography; bench/eval_toxicity.py).
+section dropped; 0.5 flagged crime news and a Du Fu biography; bench/quality/eval_toxicity.py).
 
 Word list: better-profanity 0.7.0's 916 English entries (MIT), shipped unchanged in filters/assets/, matched
 as whole lowercase words or phrases, minus `profanity_ignore_words.txt` (ours: identity, medical, history
@@ -17,7 +17,7 @@ the ignore list), erasing health, history and LGBTQ+ pages (Dodge et al. 2021), 
 Rule `toxicity.word_list`: at least `min_bad_words` hits AND more than `max_bad_word_frac` of the words.
 On Davidson et al.'s 24,783 tweets the stage flags 92% of the hate/offensive ones at 99% precision, but the
 classifier was trained on them; retrained without them (5-fold), the same recipe scores F1 0.97
-(bench/eval_toxicity.py).
+(bench/quality/eval_toxicity.py).
 
 Signals (for every document reaching the stage): `toxicity_score` (float32, highest sentence p(toxic),
 0.0 without text), `toxic_frac` (float32, share of characters in toxic sentences), `bad_words` (int32).

@@ -7,7 +7,7 @@ registered domain listed -> `domain`; full host listed -> `subdomain`; URL liste
 among the URL's words -> `banned_word`; `soft_word_threshold` soft words -> `soft_banned_words`; a banned
 subword inside the URL's letters and digits -> `banned_subword`.
 
-Where we differ from datatrove (measured on 5.55 M URLs by bench/parity_url.py, BENCHMARKS.md): UT1's URL list
+Where we differ from datatrove (measured on 5.55 M URLs by bench/quality/parity_url.py, BENCHMARKS.md): UT1's URL list
 holds URLs without a scheme and datatrove compares the full URL, so it never matches a crawled http(s) URL (we
 also try the URL without its scheme: 26,580 of the 39,174 listed URLs with a scheme are dropped by us only); and
 we lowercase hosts and URL words, which datatrove does not (an upper-cased listed host, or 186 of the 203 banned
@@ -121,7 +121,7 @@ CACHE_FORMAT = 1  # bump when what _parse_blocklist returns changes
 
 def _load_blocklist(path: Path, as_datatrove: bool) -> tuple[np.ndarray, frozenset[str]]:
     """The parsed blocklist, from a per-user cache keyed by the tarball's sha256 (0.05 s instead of about 2 CPU-s
-    of gunzip, split and 4.5 M hashes in every new worker: bench/startup.py). Best effort: a cache that cannot be
+    of gunzip, split and 4.5 M hashes in every new worker: bench/perf/startup.py). Best effort: a cache that cannot be
     read is parsed again and rewritten, one that cannot be written is skipped; it holds what parsing gives."""
     if not path.is_file():
         raise FileNotFoundError(f"url_filter: blocklist not found: {path}")

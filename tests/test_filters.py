@@ -3,7 +3,7 @@
 Every expected value here was checked against datatrove 0.10.1 with spaCy 3.8 (GopherRepetitionFilter,
 GopherQualityFilter, C4QualityFilter(filter_no_terminal_punct=False), FineWebQualityFilter, and spaCy's blank
 English tokenizer): datatrove drops each text for the same rule, under its own name for it. datatrove and spaCy
-are not installed here; bench/parity_filters.py runs the comparison on real pages.
+are not installed here; bench/quality/parity_filters.py runs the comparison on real pages.
 """
 
 from __future__ import annotations

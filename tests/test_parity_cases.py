@@ -2,8 +2,8 @@
 kind of difference. Each test asserts OUR decision; its comment says what datatrove decides and why we accept it.
 
 On the 2,287 documents of bench/filters_corpus.py the four filters agree with datatrove on every document
-(bench/parity_filters.py), and the word tokens are identical to spaCy's on every one of them. The kind below was
-found by comparing tokens on 98,924 more texts (Lingua sentences in 75 languages and the Davidson tweets: 2 differ)
+(bench/quality/parity_filters.py), and the word tokens are identical to spaCy's on every one of them. The kind below
+was found by comparing tokens on 98,924 more texts (Lingua sentences in 75 languages and the Davidson tweets: 2 differ)
 and on random strings of punctuation, letters and emoticons (about 5 in 10,000 differ).
 """
 

@@ -60,7 +60,7 @@ def compatible():
 
 
 # (url, our default, `datatrove_compatible: true`). The last column is what datatrove 0.10.1's URLFilter decided
-# on these URLs (bench/parity_url.py's datatrove side; its names: hard_blacklisted = banned_word,
+# on these URLs (bench/quality/parity_url.py's datatrove side; its names: hard_blacklisted = banned_word,
 # soft_blacklisted = soft_banned_words, blacklisted_subword = banned_subword).
 SCHEME_AND_CASE = [
     # UT1's URL list is scheme-less: datatrove compares the full URL, so only a scheme-less URL matches it
