@@ -322,8 +322,8 @@ def side_command(side: str, warc: str, output: Path, recipe: dict, args, diagnos
         cmd = [str(DT_PYTHON), str(DT_SIDE), warc, "--output", str(output), "--model", str(MODEL)]
         return cmd + ["--timeout", str(args.dt_timeout)]
     if side == "ours":
-        args = ["--worker-ours", warc, "--output", str(output), "--config", recipe["cut"]]
-        cmd, _ = in_code(CODE_ROOT, __spec__.name, *args)  # its environment: side_env
+        flags = ["--worker-ours", warc, "--output", str(output), "--config", recipe["cut"]]
+        cmd, _ = in_code(CODE_ROOT, __spec__.name, *flags)  # its environment: side_env
         return cmd + (["--all-drops"] if diagnostic else [])
     cmd = [sys.executable, "-m", "pipeline", "run", recipe["source"], "--input", warc, "--output", str(output)]
     return cmd + ["--num-cpus", str(RAY_CPUS)]
