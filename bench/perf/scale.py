@@ -323,6 +323,8 @@ def table(results: list[dict]) -> str:
                 f"{r['docs']:,}",
                 f"{r['parts']:,}",
                 f"{r['wall_s']:.0f}",
+                f"{sum(step.get('worker_cpu_s', 0) for step in r['memory']['per_step'].values()):.0f}",
+                f"{r['tokens'] / 1e6:.0f}",
                 f"{r['memory']['max_worker_rss'] / mb:.0f}",
                 f"{r['memory']['peak']['driver'] / mb:.0f}",
                 f"{exact['removal_bytes_per_task_max']:,}, {near['removal_bytes_per_task_max']:,}",
@@ -330,9 +332,10 @@ def table(results: list[dict]) -> str:
                 buckets,
             ]
         )
-    header = ["docs", "parts", "wall s", "worker peak RSS MB (max over steps)", "driver peak MB"]
+    header = ["docs", "parts", "wall s", "worker CPU-s", "M tokens", "worker peak RSS MB (max over steps)"]
+    header += ["driver peak MB"]
     header += ["removal bytes/filter task (exact, minhash)", "before", "buckets (exact, minhash keys, cc, tokenize)"]
-    return markdown_table(header, rows, align="rrrrr")
+    return markdown_table(header, rows, align="rrrrrrr")
 
 
 def main() -> None:
