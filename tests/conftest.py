@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("CC_SHARED_DATA") or ROOT.parent / "shared" / "data")  # as bench/common.py
 
 
 _LOOPBACK = ("127.", "::1", "localhost")
