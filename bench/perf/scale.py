@@ -139,9 +139,9 @@ def generate(output: str, n_docs: int, n_parts: int, seed: int, env: dict) -> tu
 # ---------------------------------------------------------------- the run
 
 
-def write_config(folder: Path, output: str) -> Path:
+def write_config(folder: Path, output: str, budget_mb: int) -> Path:
     # read and extract as the per-file pass that committed the parts ran them (the order check needs extract)
-    body = f"output: {output}\nmax_task_memory_mb: 1500\nstages:\n  - stage: read\n  - stage: extract\n"
+    body = f"output: {output}\nmax_task_memory_mb: {budget_mb}\nstages:\n  - stage: read\n  - stage: extract\n"
     body += "".join(f"  - stage: {name}\n" for name in STAGES)
     path = folder / "stages.yaml"
     path.write_text(body)
@@ -187,7 +187,7 @@ def diff_counts(after: dict, before: dict) -> dict:
     return {who: {k: n - before.get(who, {}).get(k, 0) for k, n in after[who].items()} for who in after}
 
 
-def run_size(n_docs: int, n_parts: int, seed: int, s3: str | None) -> dict:
+def run_size(n_docs: int, n_parts: int, seed: int, s3: str | None, budget_mb: int = 1500) -> dict:
     import ray
 
     from core import storage
@@ -198,7 +198,7 @@ def run_size(n_docs: int, n_parts: int, seed: int, s3: str | None) -> dict:
     output = f"{s3}/run-{n_docs}-{n_parts}" if s3 else str(scratch / "out")
     env = S3_ENV if s3 else {}
     roles, generate_s = generate(output, n_docs, n_parts, seed, env)
-    config = config_module.load(write_config(scratch, output))
+    config = config_module.load(write_config(scratch, output, budget_mb))
     files = [input_name(i) for i in range(n_parts)]
     fs, _ = storage.filesystem(output)
     assert engine._prepare_output(fs, output, config, files) == []  # every part committed, as after the pass
@@ -322,6 +322,7 @@ def table(results: list[dict]) -> str:
             [
                 f"{r['docs']:,}",
                 f"{r['parts']:,}",
+                f"{r.get('max_task_memory_mb', 1500):,}",
                 f"{r['wall_s']:.0f}",
                 f"{sum(step.get('worker_cpu_s', 0) for step in r['memory']['per_step'].values()):.0f}",
                 f"{r['tokens'] / 1e6:.0f}",
@@ -332,15 +333,21 @@ def table(results: list[dict]) -> str:
                 buckets,
             ]
         )
-    header = ["docs", "parts", "wall s", "worker CPU-s", "M tokens", "worker peak RSS MB (max over steps)"]
-    header += ["driver peak MB"]
+    header = ["docs", "parts", "budget MB", "wall s", "worker CPU-s", "M tokens"]
+    header += ["worker peak RSS MB (max over steps)", "driver peak MB"]
     header += ["removal bytes/filter task (exact, minhash)", "before", "buckets (exact, minhash keys, cc, tokenize)"]
-    return markdown_table(header, rows, align="rrrrrrr")
+    return markdown_table(header, rows, align="rrrrrrrr")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", nargs="+", default=["1000000:1000", "1000000:10000", "10000000:10000"])
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        default=["1000000:1000", "1000000:10000", "10000000:10000"],
+        help="DOCS:PARTS[:MAX_TASK_MEMORY_MB] (default 1500 MB): a smaller budget gives the bucket counts of a "
+        "corpus that many times larger",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--s3", action="store_true", help="output on S3: moto on loopback, requests counted")
     parser.add_argument("--output", default=str(OUT / "scale.json"))
@@ -350,9 +357,10 @@ def main() -> None:
     results = []
     try:
         for size in args.sizes:
-            n_docs, n_parts = (int(x) for x in size.split(":"))
-            print(f"== {n_docs:,} documents in {n_parts:,} parts{' on S3' if s3 else ''}", flush=True)
-            results.append(run_size(n_docs, n_parts, args.seed, s3))
+            n_docs, n_parts, budget_mb = ([int(x) for x in size.split(":")] + [1500])[:3]
+            where = " on S3" if s3 else ""
+            print(f"== {n_docs:,} documents in {n_parts:,} parts, {budget_mb} MB a task{where}", flush=True)
+            results.append({**run_size(n_docs, n_parts, args.seed, s3, budget_mb), "max_task_memory_mb": budget_mb})
             Path(args.output).write_text(json.dumps(results, indent=1))
             print(json.dumps({k: results[-1][k] for k in ("wall_s", "stages", "removed", "plans")}, indent=1))
     finally:
