@@ -43,6 +43,7 @@ TABLES = {
     "parity_url": Table("parity_url.json", parity_url.table),
     "memory": Table("memory.json", memory.table),
     "scale": Table("scale.json", scale.table),
+    "scale_s3": Table("scale_s3.json", scale.requests_table),
     "e2e_cc": Table("e2e_datatrove.json", partial(e2e_datatrove.mix_table, mix="cc")),
     "e2e_all": Table("e2e_datatrove.json", partial(e2e_datatrove.mix_table, mix="all")),
 }

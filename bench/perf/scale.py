@@ -339,6 +339,23 @@ def table(results: list[dict]) -> str:
     return markdown_table(header, rows, align="rrrrrrrr")
 
 
+def requests_table(results: list[dict]) -> str:
+    """With --s3: the requests each corpus stage made, per size and per part, to show they grow with parts +
+    buckets, not with their product (bench/out/scale_s3.json). Driver and workers together: the driver's
+    User-Agent tag does not reach the S3 clients it created before setting it, so the split is not reliable."""
+    rows = []
+    for r in results:
+        for name, stage in r["stages"].items():
+            counts = {**stage["requests"]["workers"]}
+            for kind, n in stage["requests"]["driver"].items():
+                counts[kind] = counts.get(kind, 0) + n
+            total = sum(counts.values())
+            kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+            rows.append([f"{r['docs']:,}", f"{r['parts']:,}", name, f"{total:,}", f"{total / r['parts']:.1f}", kinds])
+    header = ["docs", "parts", "stage", "requests", "per part", "by kind"]
+    return markdown_table(header, rows, align="rrlrr")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
