@@ -155,7 +155,8 @@ class Instrumented:
     def __init__(self, engine, monitor: RssMonitor, requests=None):
         self.steps: list[dict] = []
         self.stages: dict[str, dict] = {}
-        real_map, real_stage = engine._ray_map, engine._run_corpus_stage
+        self.engine = engine
+        real_map, real_stage = self.originals = engine._ray_map, engine._run_corpus_stage
 
         def ray_map(config, address, num_cpus, echo, label, retried):
             inner = real_map(config, address, num_cpus, echo, label, retried)
@@ -181,6 +182,11 @@ class Instrumented:
             self.stages[spec.name] = entry
 
         engine._ray_map, engine._run_corpus_stage = ray_map, run_stage
+
+    def restore(self) -> None:
+        """Put the engine back, so that the next size wraps the engine, not this size's wrappers (which would
+        write the next size's figures into this one's entries)."""
+        self.engine._ray_map, self.engine._run_corpus_stage = self.originals
 
 
 def diff_counts(after: dict, before: dict) -> dict:
@@ -222,6 +228,7 @@ def run_size(n_docs: int, n_parts: int, seed: int, s3: str | None, budget_mb: in
         report_s = time.perf_counter() - report_started
         report_requests = diff_counts(probe(), before) if probe else None
     finally:
+        instrumented.restore()
         monitor.stop()
         ray.shutdown()
         os.environ.pop("AWS_SDK_UA_APP_ID", None)
