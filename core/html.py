@@ -1,5 +1,6 @@
 """HTML bytes to text for whatever parses pages (the extractors, the language pre-pass): the decode every stage
-agrees on, and the start-tag count that bounds a page's parse cost before any parser sees it."""
+agrees on, the start-tag count that bounds a page's parse cost before any parser sees it, and the nesting depth
+resiliparse must not be given."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ import re
 
 _START_TAG = re.compile(r"<[A-Za-z]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
+
+
+def nested_selector(depth: int) -> str:
+    """A CSS selector that matches an element with `depth - 1` ancestors: a page it matches is too deep for
+    resiliparse, whose main-content pass is quadratic in nesting depth inside one C call."""
+    return " > ".join(["*"] * depth)
 
 
 def count_tags(html: str) -> int:

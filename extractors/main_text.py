@@ -46,7 +46,7 @@ import pyarrow as pa
 
 from core.batch import set_column, with_drop_reasons
 from core.contracts import Contract
-from core.html import count_tags, decode_html
+from core.html import count_tags, decode_html, nested_selector
 from core.registry import param, register
 from core.timelimit import TimeLimitExceeded, time_limit
 
@@ -131,7 +131,7 @@ class Extractor:
             from resiliparse.parse.html import HTMLTree
 
             self._plain_text, self._parse = extract_plain_text, HTMLTree.parse
-            self._too_deep = " > ".join(["*"] * cfg.max_depth)  # an element with max_depth - 1 ancestors
+            self._too_deep = nested_selector(cfg.max_depth)
         self._method = {"trafilatura": self._trafilatura, "resiliparse": self._resiliparse}.get(
             cfg.method, self._cascade
         )
@@ -215,9 +215,6 @@ class Extractor:
 
 class _TooDeep(Exception):
     """A page resiliparse must not be given (`max_depth`)."""
-
-
-TrafilaturaExtractor = Extractor  # the stage's name before `method` existed (bench scripts use it)
 
 
 def declares_article(html: str) -> bool:

@@ -27,16 +27,15 @@ same page gets the same decision on any machine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 
 from core.batch import set_column, with_drop_reasons
 from core.contracts import Contract
-from core.html import count_tags, decode_html
+from core.html import count_tags, decode_html, nested_selector
 from core.registry import param, register
+from filters.language import load_lid_model
 
-DEFAULT_MODEL = str(Path(__file__).parent / "assets" / "lid.176.ftz")  # the `language` stage's model
 REASON = "language_prepass.other_language"
 
 
@@ -106,14 +105,9 @@ class LanguagePrepass:
     """Drop pages whose main-content text is confidently in another language, before extraction."""
 
     def __init__(self, cfg: LanguagePrepassConfig):
-        import fasttext
-
-        model_path = cfg.model_path or DEFAULT_MODEL
-        if not Path(model_path).is_file():
-            raise FileNotFoundError(f"language_prepass: model file not found: {model_path}")
         self.cfg = cfg
-        self.model = fasttext.load_model(model_path)  # once per worker (steps.built_stage)
-        self._too_deep = " > ".join(["*"] * cfg.max_depth)  # matches an element with max_depth - 1 ancestors
+        self.model = load_lid_model(cfg.model_path, "language_prepass")
+        self._too_deep = nested_selector(cfg.max_depth)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         reasons: list[str | None] = [None] * batch.num_rows

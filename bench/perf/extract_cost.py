@@ -298,9 +298,9 @@ def _resiliparse():
 
 
 def _extract_fn():
-    from extractors.main_text import ExtractConfig, TrafilaturaExtractor
+    from extractors.main_text import ExtractConfig, Extractor
 
-    extractor = TrafilaturaExtractor(ExtractConfig())
+    extractor = Extractor(ExtractConfig(method="trafilatura"))  # its cost model is trafilatura's
     cfg = extractor.cfg
 
     def extract(html):

@@ -134,7 +134,7 @@ def warc_rows() -> list[dict]:
 def extract_pages() -> list[dict]:
     """Main text + language of every crawl page, with our `extract` and `language` stages' default configs."""
     from core.batch import from_rows
-    from extractors.main_text import ExtractConfig, TrafilaturaExtractor
+    from extractors.main_text import ExtractConfig, Extractor
     from filters.language import LanguageConfig, LanguageFilter
 
     rows = warc_rows()
@@ -145,7 +145,7 @@ def extract_pages() -> list[dict]:
     base = dict.fromkeys(["id", "date", "charset", "text", "drop_reason", "error"])
     for k, (name, url, body) in enumerate(raw):
         rows.append({**base, "doc_id": k, "url": url, "source": name, "html": body, "content_length": len(body)})
-    extract, language, pages = TrafilaturaExtractor(ExtractConfig()), LanguageFilter(LanguageConfig()), []
+    extract, language, pages = Extractor(ExtractConfig()), LanguageFilter(LanguageConfig()), []
     for start in range(0, len(rows), 256):
         batch = language(extract(from_rows(rows[start : start + 256])))
         for r in batch.select(["url", "source", "text", "language", "language_score", "drop_reason"]).to_pylist():
