@@ -23,6 +23,8 @@ Results: bench/out/scale.json (a list, one entry per size); scratch in bench/out
 from __future__ import annotations
 
 import argparse
+import collections
+import copy
 import json
 import os
 import resource
@@ -152,7 +154,7 @@ class Instrumented:
     """Wraps the engine's corpus-stage map and stage runner: names the step for the RSS monitor, times steps,
     and (with a counting S3 server) takes the request counts before and after each stage."""
 
-    def __init__(self, engine, monitor: RssMonitor, requests=None):
+    def __init__(self, engine, monitor: RssMonitor, requests=None, on_stage=None):
         self.steps: list[dict] = []
         self.stages: dict[str, dict] = {}
         self.engine = engine
@@ -180,6 +182,8 @@ class Instrumented:
             if requests:
                 entry["requests"] = diff_counts(requests(), before)
             self.stages[spec.name] = entry
+            if on_stage:
+                on_stage(self)
 
         engine._ray_map, engine._run_corpus_stage = ray_map, run_stage
 
@@ -193,7 +197,9 @@ def diff_counts(after: dict, before: dict) -> dict:
     return {who: {k: n - before.get(who, {}).get(k, 0) for k, n in after[who].items()} for who in after}
 
 
-def run_size(n_docs: int, n_parts: int, seed: int, s3: str | None, budget_mb: int = 1500) -> dict:
+def run_size(n_docs: int, n_parts: int, seed: int, s3: str | None, budget_mb: int = 1500, partial=None) -> dict:
+    """One size through every corpus stage and the report. `partial`, a path: the stages' figures so far are
+    written there after each stage, so a run stopped before its end still tells what it measured."""
     import ray
 
     from core import storage
@@ -211,19 +217,34 @@ def run_size(n_docs: int, n_parts: int, seed: int, s3: str | None, budget_mb: in
     os.environ.update(RAY_ENV)
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     if s3:
-        os.environ["AWS_SDK_UA_APP_ID"] = "driver"  # after ray.init: the workers do not inherit it
+        # After ray.init, so the workers do not inherit it; botocore reads it when a client is made, so the
+        # driver's filesystem (cached by fsspec since `generate`) is made again to carry the tag.
+        os.environ["AWS_SDK_UA_APP_ID"] = "driver"
+        type(fs).clear_instance_cache()
+        fs, _ = storage.filesystem(output)
     monitor = RssMonitor()
     monitor.start()
     probe = (lambda: requests_so_far()) if s3 else None
-    instrumented = Instrumented(engine, monitor, probe)
-    started = time.perf_counter()
+
+    def save_partial(so_far: Instrumented) -> None:
+        if not partial:
+            return
+        try:  # the monitor thread may be adding a step as this copies: then the next stage writes it
+            memory = {k: copy.deepcopy(v) for k, v in monitor.report().items() if k in ("per_step", "peak")}
+        except RuntimeError:
+            return
+        figures = {"stages": so_far.stages, "steps": so_far.steps, "memory": memory}
+        Path(partial).write_text(json.dumps({"docs": n_docs, "parts": n_parts, **figures}, indent=1))
+
+    instrumented = Instrumented(engine, monitor, probe, save_partial)
+    started, driver_cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_utime
     try:
         make_map = lambda label, retried: engine._ray_map(config, None, 2, lambda line: None, label, retried)  # noqa: E731
         engine._run_corpus_stages(fs, config, files, make_map, lambda line: None)
         monitor.step = "report"
         report_started = time.perf_counter()
         before = probe() if probe else None
-        report_map = engine._ray_map(config, None, 2, lambda line: None, "report", __import__("collections").Counter())
+        report_map = engine._ray_map(config, None, 2, lambda line: None, "report", collections.Counter())
         report = engine._finish(fs, output, [], report_map)
         report_s = time.perf_counter() - report_started
         report_requests = diff_counts(probe(), before) if probe else None
@@ -241,7 +262,8 @@ def run_size(n_docs: int, n_parts: int, seed: int, s3: str | None, budget_mb: in
         "wall_s": time.perf_counter() - started,
         "report_s": report_s,
         "report_requests": report_requests,
-        "driver_cpu_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime,
+        # this size's own (getrusage counts from the start of the process, so every size before it too)
+        "driver_cpu_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime - driver_cpu,
         "stages": instrumented.stages,
         "steps": instrumented.steps,
         "memory": {k: v for k, v in monitor.report().items() if k in ("per_step", "peak", "max_worker_rss")},
@@ -348,19 +370,30 @@ def table(results: list[dict]) -> str:
 
 def requests_table(results: list[dict]) -> str:
     """With --s3: the requests each corpus stage made, per size and per part, to show they grow with parts +
-    buckets, not with their product (bench/out/scale_s3.json). Driver and workers together: the driver's
-    User-Agent tag does not reach the S3 clients it created before setting it, so the split is not reliable."""
+    buckets, not with their product (bench/out/scale_s3.json); the driver's share apart where the run tagged it
+    (entries before the tag reached the driver's own client count every request as the workers')."""
     rows = []
     for r in results:
         for name, stage in r["stages"].items():
-            counts = {**stage["requests"]["workers"]}
-            for kind, n in stage["requests"]["driver"].items():
-                counts[kind] = counts.get(kind, 0) + n
+            counts = collections.Counter()
+            for who in ("workers", "driver"):
+                counts.update(stage["requests"][who])
+            driver = sum(stage["requests"]["driver"].values())
             total = sum(counts.values())
             kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
-            rows.append([f"{r['docs']:,}", f"{r['parts']:,}", name, f"{total:,}", f"{total / r['parts']:.1f}", kinds])
-    header = ["docs", "parts", "stage", "requests", "per part", "by kind"]
-    return markdown_table(header, rows, align="rrlrr")
+            rows.append(
+                [
+                    f"{r['docs']:,}",
+                    f"{r['parts']:,}",
+                    name,
+                    f"{total:,}",
+                    f"{total / r['parts']:.1f}",
+                    f"{driver:,}" if driver else "-",
+                    kinds,
+                ]
+            )
+    header = ["docs", "parts", "stage", "requests", "per part", "of them the driver's", "by kind"]
+    return markdown_table(header, rows, align="rrlrrr")
 
 
 def main() -> None:
@@ -384,7 +417,10 @@ def main() -> None:
             n_docs, n_parts, budget_mb = ([int(x) for x in size.split(":")] + [1500])[:3]
             where = " on S3" if s3 else ""
             print(f"== {n_docs:,} documents in {n_parts:,} parts, {budget_mb} MB a task{where}", flush=True)
-            results.append({**run_size(n_docs, n_parts, args.seed, s3, budget_mb), "max_task_memory_mb": budget_mb})
+            partial = Path(args.output).with_suffix(".partial.json")
+            result = run_size(n_docs, n_parts, args.seed, s3, budget_mb, partial)
+            results.append({**result, "max_task_memory_mb": budget_mb})
+            partial.unlink(missing_ok=True)
             Path(args.output).write_text(json.dumps(results, indent=1))
             print(json.dumps({k: results[-1][k] for k in ("wall_s", "stages", "removed", "plans")}, indent=1))
     finally:
