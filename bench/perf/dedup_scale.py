@@ -36,6 +36,7 @@ import collections
 import json
 import math
 import os
+import resource
 import shutil
 import threading
 import time
@@ -192,10 +193,13 @@ class RssMonitor(threading.Thread):
         self.per_step: dict[str, dict] = {}
         self.peak = {"workers_sum": 0, "all_sum": 0, "driver": 0}
         self.samples = 0
+        self.cpu_s = 0.0  # this thread's own CPU: it runs in the driver, whose CPU a benchmark reports without it
 
     def run(self) -> None:
         while not self.stop_event.is_set():
+            started = resource.getrusage(resource.RUSAGE_THREAD).ru_utime  # user time, as the driver's is counted
             self.sample()
+            self.cpu_s += resource.getrusage(resource.RUSAGE_THREAD).ru_utime - started
             self.stop_event.wait(POLL_S)
 
     def stop(self) -> None:
@@ -249,6 +253,7 @@ class RssMonitor(threading.Thread):
             "services": {str(pid): {"name": e["name"], "max_rss": e["max_rss"]} for pid, e in services.items()},
             "per_step": self.per_step,
             "peak": self.peak,
+            "monitor_cpu_s": self.cpu_s,
         }
 
 

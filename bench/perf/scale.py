@@ -262,11 +262,14 @@ def run_size(n_docs: int, n_parts: int, seed: int, s3: str | None, budget_mb: in
         "wall_s": time.perf_counter() - started,
         "report_s": report_s,
         "report_requests": report_requests,
-        # this size's own (getrusage counts from the start of the process, so every size before it too)
+        # this size's own (getrusage counts from the start of the process, so every size before it too); it
+        # includes the RSS monitor's thread, whose own CPU is memory.monitor_cpu_s
         "driver_cpu_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime - driver_cpu,
         "stages": instrumented.stages,
         "steps": instrumented.steps,
-        "memory": {k: v for k, v in monitor.report().items() if k in ("per_step", "peak", "max_worker_rss")},
+        "memory": {
+            k: v for k, v in monitor.report().items() if k in ("per_step", "peak", "max_worker_rss", "monitor_cpu_s")
+        },
         "removed": {s["name"]: sum(s["dropped"].values()) for s in report["stages"]},
         "tokens": report["totals"]["tokens"],
         "conservation_ok": report["conservation"]["ok"],
