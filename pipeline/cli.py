@@ -14,6 +14,8 @@ import argparse
 import dataclasses
 import gc
 import logging
+import os
+import signal
 import sys
 
 from core.registry import REGISTRY
@@ -143,7 +145,11 @@ def _cmd_run(args) -> int:
     try:
         result = run(config, address=args.address, num_cpus=args.num_cpus)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: {_committed_summary(config.options.output)}; run the same command to resume")
+        # A second Ctrl-C while the embedded Ray shuts down quits at once, without a traceback (its processes
+        # share the driver's fate); the summary is flushed first because os._exit skips that.
+        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+        committed = _committed_summary(config.options.output)
+        print(f"\ninterrupted: {committed}; run the same command to resume", flush=True)
         return 130
     totals = result.report["totals"]
     print(
