@@ -4,10 +4,13 @@ resiliparse must not be given."""
 
 from __future__ import annotations
 
+import bisect
 import re
+from dataclasses import dataclass
 
 _START_TAG = re.compile(r"<[A-Za-z]")
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
+# [^<>] and a bounded length: a `<meta` with no `>` must not make every later byte a retry (quadratic)
+_META_CHARSET = re.compile(rb"""<meta[^<>]{1,512}?charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]{1,40})""", re.I)
 
 
 def nested_selector(depth: int) -> str:
@@ -22,20 +25,59 @@ def count_tags(html: str) -> int:
 
 
 def decode_html(body: bytes, declared: str | None) -> str:
-    """Bytes to text: UTF-8 if the bytes are valid UTF-8, else the server's charset if it decodes cleanly,
-    then <meta charset>, then detection.
+    """Bytes to text: by a Unicode byte-order mark if there is one (it wins over any label, as in browsers:
+    WHATWG Encoding "decode"), else UTF-8 if the bytes are valid UTF-8, else the server's charset if it decodes
+    cleanly, then <meta charset>, then detection.
 
     Servers often lie both ways (a cp1252 page served as UTF-8, a UTF-8 page served as Shift_JIS). Non-ASCII
     text that is valid UTF-8 is almost never anything else, while a legacy single- or double-byte decode of
-    UTF-8 bytes often "succeeds" with mojibake; so valid UTF-8 wins, as in datatrove's reader.
+    UTF-8 bytes often "succeeds" with mojibake; so valid UTF-8 wins, as in datatrove's reader. A label is
+    untrusted input: one Python knows but that fails on use (`undefined`), names no text codec (`base64`) or
+    holds a NUL is skipped like an unknown one; this never raises.
     """
-    for candidate in ("utf-8", declared, _meta_charset(body)):
-        if candidate:
-            try:
-                return body.decode(_python_codec(candidate))
-            except (UnicodeDecodeError, LookupError):
-                continue
+    bom = _bom_codec(body)
+    wide = declared if is_wide_unicode(body, declared) else None  # UTF-16 without a BOM is also valid UTF-8
+    for candidate in (bom, wide, "utf-8", declared, _meta_charset(body)):
+        if candidate != wide and _names_wide(candidate):
+            continue  # a UTF-16/32 label on bytes without NULs lies (browsers ignore it in <meta> too)
+        text = _decode_as(body, candidate)
+        if text is not None:
+            return text
     return _detect_and_decode(body)
+
+
+# Byte-order marks, longest first (the UTF-32 LE mark starts with the UTF-16 LE one).
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"))
+_BOMS += ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_WIDE = ("utf-16", "utf16", "utf-32", "utf32", "ucs-2", "ucs2", "ucs-4")
+MAX_LABEL_CHARS = 40  # the longest WHATWG encoding label is 19 characters
+
+
+def _bom_codec(body: bytes) -> str | None:
+    return next((codec for bom, codec in _BOMS if body.startswith(bom)), None)
+
+
+def is_wide_unicode(body: bytes, declared: str | None) -> bool:
+    """Is the page UTF-16 or UTF-32: by its byte-order mark, or by its label if its bytes hold NULs (a label alone
+    lies: pages in ASCII say utf-16, and browsers then ignore it)? Such a page is not binary for its NULs."""
+    bom = _bom_codec(body)
+    if bom is not None:
+        return bom != "utf-8-sig"
+    return _names_wide(declared) and b"\x00" in body[:4096]
+
+
+def _names_wide(label: str | None) -> bool:
+    return bool(label) and label.strip().lower().startswith(_WIDE)
+
+
+def _decode_as(body: bytes, label: str | None) -> str | None:
+    """The body decoded with `label`, or None when the label is no usable text codec or the bytes do not fit."""
+    if not label or len(label) > MAX_LABEL_CHARS:
+        return None
+    try:
+        return body.decode(_python_codec(label))
+    except (UnicodeError, LookupError, ValueError, TypeError):  # TypeError/ValueError: a NUL, a non-text codec
+        return None
 
 
 def _meta_charset(body: bytes) -> str | None:
@@ -65,4 +107,124 @@ def _detect_and_decode(body: bytes) -> str:
             return body.decode("cp1252")
         except UnicodeDecodeError:
             pass
-    return body.decode(encoding, errors="replace")
+    try:
+        return body.decode(encoding, errors="replace")
+    except (LookupError, ValueError):  # the detector named a codec this Python lacks
+        return body.decode("utf-8", errors="replace")
+
+
+# ---- guards on what a page costs to parse, decided from its text before any parser sees it ----
+
+# The HTML5 "formatting" elements (WHATWG HTML 13.2.4.3): an unclosed one stays in the list of active
+# formatting elements after its parent closes, and the parser re-creates all of them ("reconstruct the active
+# formatting elements") at every later element: 3,000 unclosed <b class=N> then 3,000 <p> build 9 M elements
+# (3.7 GB in lexbor). At most 3 entries of the same tag and attributes count (the "Noah's Ark" clause).
+_FORMATTING = "a|b|big|code|em|font|i|nobr|s|small|strike|strong|tt|u"
+_FORMATTING_TAG = re.compile(rf"<(/?)({_FORMATTING})(?![A-Za-z0-9])([^<>]{{0,512}})", re.I)
+_ANY_TAG = re.compile(r"</?[A-Za-z]")
+NOAHS_ARK = 3
+_ONE_AT_A_TIME = ("a", "nobr")  # their start tag closes an active element of the same name first
+# A start tag this long is where the attributes may be many (an inline SVG path or a data: URI is long too,
+# but has few attributes); only such tags are counted.
+_LONG_TAG = re.compile(r"<[A-Za-z][^<>]{4096,}")
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
+_ATTRIBUTE_NAME = re.compile(r"[\s/]+[^\s/=]")
+
+
+def max_attributes(html: str) -> int:
+    """The most attributes of any one start tag (0 when no tag is long enough to hold many): lexbor and
+    libxml2 are both quadratic in the attributes of one element (150,000 of them: ~100 CPU-s). Text inside
+    <script> and <style> is not markup (minified JavaScript is full of `<x` and `=`)."""
+    long_tags = list(_LONG_TAG.finditer(html))
+    if not long_tags:
+        return 0
+    scripts = _script_spans(html)
+    starts = [start for start, _ in scripts]
+    counts = [0]
+    for m in long_tags:
+        at = bisect.bisect_right(starts, m.start()) - 1
+        if at < 0 or scripts[at][1] <= m.start():
+            counts.append(len(_ATTRIBUTE_NAME.findall(_QUOTED.sub("", m.group()))))
+    return max(counts)
+
+
+def _script_spans(html: str) -> list[tuple[int, int]]:
+    """(start, end) of each <script>/<style> element's content, found with str.find: linear, where a regex
+    with a lazy `.*?</script>` would rescan to the end of the page after every unclosed one."""
+    lower, spans, position = html.lower(), [], 0
+    while True:
+        found = [(at, name) for name in ("script", "style") if (at := lower.find(f"<{name}", position)) >= 0]
+        if not found:
+            return spans
+        start, name = min(found)
+        end = lower.find(f"</{name}", start)
+        end = len(html) if end < 0 else end
+        spans.append((start, end))
+        position = end + 1
+
+
+def formatting_reconstructions(html: str, tags: int, limit: int) -> int:
+    """An upper estimate of the elements an HTML5 parser re-creates for unclosed formatting elements: at every
+    tag, the active formatting elements (see _FORMATTING) then open. Exact work only on pages whose deepest
+    pile of unclosed formatting elements times their tag count passes `limit`: a plain page costs one scan of
+    its formatting tags."""
+    deepest = _formatting_piles(html, None)
+    if deepest * tags <= limit:
+        return deepest * tags
+    return _formatting_piles(html, limit)
+
+
+def _formatting_piles(html: str, limit: int | None) -> int:
+    """limit None: the largest number of active formatting elements at any point. Else: the sum over all tags
+    of the number active there, stopping once it passes `limit`."""
+    counts: dict[tuple[str, str], int] = {}
+    order: dict[str, list[tuple[str, str]]] = {}
+    active = deepest = total = 0
+    matches = _FORMATTING_TAG.finditer(html)
+    position = 0
+    for m in matches:
+        if limit is not None:
+            total += active * (1 + sum(1 for _ in _ANY_TAG.finditer(html, position, m.start())))
+            if total > limit:
+                return total
+            position = m.end()
+        name = m.group(2).lower()
+        if m.group(1):  # an end tag closes the latest entry of its name
+            if order.get(name):
+                key = order[name].pop()
+                counts[key] -= 1
+                active -= counts[key] < NOAHS_ARK
+            continue
+        if name in _ONE_AT_A_TIME and order.get(name):  # a new <a> first closes the open one (adoption agency)
+            key = order[name].pop()
+            counts[key] -= 1
+            active -= counts[key] < NOAHS_ARK
+        key = (name, " ".join(m.group(3).split()).lower())
+        counts[key] = counts.get(key, 0) + 1
+        order.setdefault(name, []).append(key)
+        active += counts[key] <= NOAHS_ARK
+        deepest = max(deepest, active)
+    if limit is None:
+        return deepest
+    return total + active * sum(1 for _ in _ANY_TAG.finditer(html, position))
+
+
+@dataclass(frozen=True)
+class ParseGuards:
+    """What a page may cost a parser, checked from its text before any parse (each a config field of the stages
+    that parse HTML). The defaults are far above every real page measured (bench/perf/hostile.py)."""
+
+    max_tags: int = 20_000
+    max_attributes: int = 2_000  # the most of 1,576 real pages: 307 (html_eval); 150,000 take ~100 CPU-s
+    max_reconstructed: int = 1_000_000  # the most of 1,576 real pages: 161,318 (upper estimate); 9 M: 3.7 GB
+
+    def problem(self, html: str) -> str | None:
+        """None if the page may be parsed, else which guard it fails: "tags", "attributes" or "formatting"."""
+        tags = count_tags(html)
+        if tags > self.max_tags:
+            return "tags"
+        if max_attributes(html) > self.max_attributes:
+            return "attributes"
+        if formatting_reconstructions(html, tags, self.max_reconstructed) > self.max_reconstructed:
+            return "formatting"
+        return None

@@ -10,15 +10,18 @@ special-case matcher that re-merges "):" and ":)"). spaCy lists its letters and 
 same sets from Unicode categories (identical on Python 3.11's Unicode 14). Tokens are identical to spaCy's on all
 2,287 documents of bench/quality/parity_filters.py and on 2,000+ real texts in tests/test_spacy_parity.py (spaCy
 itself, in CI); the one known difference is in tests/test_parity_cases.py. Each
-chunk between whitespace is tokenized once per process and memoized (spaCy caches too): ~10x spaCy's speed.
+chunk between whitespace is tokenized once per process and memoized (spaCy caches too): ~10x spaCy's speed; work
+and memory per chunk are bounded (MAX_CHUNK_CHARS, MAX_CACHED_CHARS below).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cached_property, lru_cache
+from functools import cached_property
 from itertools import chain
+
+from core.bounded_cache import ByteBoundedMemo
 
 PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 LINE_BREAKS = re.compile(r"\n+")
@@ -237,9 +240,31 @@ def _merge_specials(tokens: list[str]) -> list[str]:
     return out + tokens[i:]
 
 
-@lru_cache(maxsize=1 << 18)  # ~60 MB when full
+# Work and memory per chunk are bounded. Affix splitting strips one prefix or suffix per step and copies the
+# rest, so it is quadratic in a chunk's length (a 1 MB run of "(" took ~280 CPU-s, 4.4 now): a chunk longer than
+# MAX_CHUNK_CHARS is split as consecutive pieces of that length (no word or URL of real text is that long; spaCy's
+# tokens differ only at the cuts; 1 of 1,877 real texts has a chunk over 1,000 characters, a URL). The memo
+# holds chunks up to MAX_CACHED_CHARS and at most CACHE_BYTES in all: a memo bounded in entries alone kept ~20 MB
+# per distinct long chunk, in a worker process reused across files.
+MAX_CHUNK_CHARS = 10_000
+MAX_CACHED_CHARS = 64
+CACHE_BYTES = 64 << 20
+
+
 def chunk_words(chunk: str) -> tuple[str, ...]:
     """The spaCy tokens of one whitespace-free chunk."""
+    return _memo(chunk)
+
+
+def _pieces_words(chunk: str) -> tuple[str, ...]:
+    """A chunk's tokens, as consecutive pieces of at most MAX_CHUNK_CHARS."""
+    if len(chunk) <= MAX_CHUNK_CHARS:
+        return _chunk_words(chunk)
+    pieces = (chunk[i : i + MAX_CHUNK_CHARS] for i in range(0, len(chunk), MAX_CHUNK_CHARS))
+    return tuple(chain.from_iterable(map(_chunk_words, pieces)))
+
+
+def _chunk_words(chunk: str) -> tuple[str, ...]:
     if chunk in SPECIAL_CASES:
         return SPECIAL_CASES[chunk]
     if chunk.isalpha():  # no rule splits letters: prefixes, infixes and URLs need a symbol, suffixes a digit too
@@ -251,9 +276,12 @@ def chunk_words(chunk: str) -> tuple[str, ...]:
     return tuple(_merge_specials(tokens) if len(tokens) > 1 else tokens)
 
 
+_memo = ByteBoundedMemo(_pieces_words, CACHE_BYTES, MAX_CACHED_CHARS)
+
+
 def split_words(text: str) -> list[str]:
     """datatrove's English `split_into_words`: blank spaCy's tokens without the whitespace ones."""
-    return list(chain.from_iterable(map(chunk_words, text.split())))
+    return list(chain.from_iterable(_memo.map(text.split())))
 
 
 class Doc:

@@ -46,7 +46,7 @@ import pyarrow as pa
 
 from core.batch import set_column, with_drop_reasons
 from core.contracts import Contract
-from core.html import count_tags, decode_html, nested_selector
+from core.html import ParseGuards, decode_html, nested_selector
 from core.registry import param, register
 from core.timelimit import TimeLimitExceeded, time_limit
 
@@ -54,7 +54,8 @@ log = logging.getLogger(__name__)
 
 METHODS = ("trafilatura", "resiliparse", "cascade")
 # An article, as the page declares it: <meta property="og:type" content="article"> (attributes in any order) ...
-_OG_TYPE_TAG = re.compile(r"<meta\b[^>]*?og:type[^>]*>", re.I)
+# [^<>] with a bound: on `<meta og:type ` repeated with no `>`, [^>]*? retried every later byte (cubic).
+_OG_TYPE_TAG = re.compile(r"<meta\b[^<>]{0,1000}?og:type[^<>]{0,1000}>", re.I)
 _CONTENT_ARTICLE = re.compile(r"""\bcontent\s*=\s*["']?\s*article\b""", re.I)
 # ... or a schema.org article type in JSON-LD ("@type": "NewsArticle") or microdata (itemtype=".../BlogPosting").
 # Not DiscussionForumPosting or SocialMediaPosting: forums are where trafilatura loses most.
@@ -83,6 +84,19 @@ class ExtractConfig:
         20_000,
         "pages with more HTML start tags are dropped before any parse (extract.too_complex): 2 of 1,604 real "
         "pages; the slowest real page under it took 1.0 CPU-s in trafilatura here (bench/perf/extract_cost.py)",
+        ge=1,
+    )
+    max_attributes: int = param(
+        ParseGuards.max_attributes,
+        "pages with a tag holding more attributes are dropped before any parse (extract.too_complex): lexbor "
+        "and libxml2 are quadratic in one element's attributes (150,000: ~100 CPU-s); real pages: at most 307",
+        ge=1,
+    )
+    max_reconstructed: int = param(
+        ParseGuards.max_reconstructed,
+        "pages whose unclosed formatting tags (<b>, <font>, ...) would make the HTML5 parser re-create more "
+        "elements are dropped before any parse (extract.too_complex): 3,000 x 3,000 took 3.7 GB; real pages: "
+        "at most 161,318 (core/html.py)",
         ge=1,
     )
     timeout_s: float = param(
@@ -135,6 +149,7 @@ class Extractor:
         self._method = {"trafilatura": self._trafilatura, "resiliparse": self._resiliparse}.get(
             cfg.method, self._cascade
         )
+        self._guards = ParseGuards(cfg.max_tags, cfg.max_attributes, cfg.max_reconstructed)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         htmls = batch.column("html").to_pylist()
@@ -154,7 +169,7 @@ class Extractor:
         if len(body) > self.cfg.max_html_bytes:
             return None, "extract.too_large", None
         html = decode_html(body, charset)
-        if count_tags(html) > self.cfg.max_tags:
+        if self._guards.problem(html) is not None:
             return None, "extract.too_complex", None
         try:
             with time_limit(self.cfg.timeout_s):

@@ -110,7 +110,13 @@ def count_sentences(line: str) -> int:
     return count
 
 
-@lru_cache(maxsize=1 << 14)
 def _is_punct(token: str) -> bool:
     """spaCy's `is_punct`: every character is in a Unicode punctuation category."""
+    return _is_punct_cached(token) if len(token) <= 64 else _punct_only(token)  # cached: at most 16 K short keys
+
+
+def _punct_only(token: str) -> bool:
     return all(unicodedata.category(c).startswith("P") for c in token)
+
+
+_is_punct_cached = lru_cache(maxsize=1 << 14)(_punct_only)

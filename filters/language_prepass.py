@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from core.batch import set_column, with_drop_reasons
 from core.contracts import Contract
-from core.html import count_tags, decode_html, nested_selector
+from core.html import ParseGuards, decode_html, nested_selector
 from core.registry import param, register
 from filters.language import load_lid_model
 
@@ -134,8 +134,8 @@ class LanguagePrepass:
         from resiliparse.parse.html import HTMLParserException, HTMLTree
 
         html = decode_html(body, charset)  # the characters `extract` will see
-        if count_tags(html) > self.cfg.max_tags:
-            return None
+        if ParseGuards(max_tags=self.cfg.max_tags).problem(html) is not None:
+            return None  # `extract` drops it by the same guards
         try:
             tree = HTMLTree.parse(html)
             if tree.document is None or tree.document.query_selector(self._too_deep) is not None:

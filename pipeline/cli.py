@@ -5,7 +5,8 @@ model of the `quality_classifier` stage (the work is in filters/quality_train.py
 
 The CLI takes the YAML path plus run-level flags only; everything about the recipe is in the YAML.
 Exit codes: 0 done, 1 some input file failed or the counts do not add up, 2 config or usage error, 3 done
-but dedup and tokenize ran without the failed files that `max_failed_files` allows.
+but an input file could not be read at all (named on stderr and in the report), or dedup and tokenize ran
+without the failed files that `max_failed_files` allows.
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ def _cmd_run(args) -> int:
         f"{sum(totals['dropped'].values())} dropped, {sum(totals['errors'].values())} errors; "
         f"report: {config.options.output}/report.md"
     )
-    unreadable = [f for f in result.report["files"] if f["status"] == "error"]
+    unreadable = result.unreadable
     for f in unreadable[:20]:
         print(f"UNREADABLE (committed as an error of this file): {f['message']}", file=sys.stderr)
     if len(unreadable) > 20:

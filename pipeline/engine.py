@@ -40,12 +40,18 @@ class RunResult:
     corpus_ran_without: list[tuple[str, str]] = field(default_factory=list)  # failed files under max_failed_files
 
     @property
+    def unreadable(self) -> list[dict]:
+        """The report's entries of input files committed as unreadable (not a WARC at all, missing, forbidden)."""
+        return [f for f in self.report["files"] if f["status"] == "error"]
+
+    @property
     def exit_code(self) -> int:
-        """0 done; 1 a file failed (the corpus stages waited) or the counts do not add up; 3 done without the
-        files `max_failed_files` let the corpus stages go on without."""
+        """0 done; 1 a file failed (the corpus stages waited) or the counts do not add up; 3 done, but without
+        the files `max_failed_files` let the corpus stages go on without, or with input files that could not be
+        read at all (a scheduler must not take that for success)."""
         if not self.report["conservation"]["ok"] or (self.failed and not self.corpus_ran_without):
             return 1
-        return 3 if self.corpus_ran_without else 0
+        return 3 if self.corpus_ran_without or self.unreadable else 0
 
     @property
     def ok(self) -> bool:

@@ -20,15 +20,18 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from core.contracts import Contract
+from core.html import is_wide_unicode
 from core.registry import param, register
 from core.retry import RetryPolicy
 from core.storage import open_input
 from readers.arc import arc_records
+from readers.lf_warc import lf_records, starts_lf_only
 from readers.resync import GZIP_MAGIC, WatchedInput, next_record_start, record_end
 
 # datatrove's WarcReader keeps the same two MIME types (plus text/plain for WET conversion records).
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-_SNIFF_HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)", re.I | re.S)
+# Possessive (*+): with a backtracking group, 22 empty comments before a non-tag took 0.5 s, 30 would take minutes.
+_SNIFF_HTML = re.compile(rb"^\s*(?:<!--.*?-->\s*)*+<(!doctype\s+html|html|head|body)", re.I | re.S)
 
 
 class UnsupportedInput(Exception):
@@ -73,20 +76,23 @@ class WarcReader:
         """Rows of one file; transient failures of a remote read are retried under `retry`. A read that fails
         for good raises (the file is not committed); a record that cannot be read is an error row."""
         state = _ReadState(path, file_index)
-        with _open_supported(path, retry) as (watched, stream, is_arc):
+        with _open_supported(path, retry) as (watched, stream, framing):
             self.position = (0, watched.size())
-            yield from self._arc_rows(stream, state) if is_arc else self._warc_rows(watched, stream, state)
+            if framing is None:
+                yield from self._warc_rows(watched, stream, state)
+            else:  # ARC, or a WARC with LF line ends: records framed by our own code, parsed by fastwarc
+                yield from self._framed_rows(framing(stream, path), state)
             self.position = (self.position[1] or stream.tell(), self.position[1])  # read to the end
         if state.ordinal == 0 and not self.record_types:
             raise UnsupportedInput(f"{path}: no WARC record found: not a WARC/WET file, or empty")
 
-    def _arc_rows(self, stream, state: _ReadState) -> Iterator[dict]:
-        for record, offset, error in arc_records(stream, state.path):
+    def _framed_rows(self, records, state: _ReadState) -> Iterator[dict]:
+        for record, offset, error in records:
             if error is not None:
                 yield state.error_row(offset, error)
                 continue
             self.record_types[str(record.record_type)] += 1
-            self.position = (offset, self.position[1])  # of the decompressed stream for a gzipped ARC
+            self.position = (offset, self.position[1])  # of the decompressed stream for a gzipped file
             if _is_document(record):
                 yield self._row(record, state, offset)
 
@@ -94,10 +100,10 @@ class WarcReader:
         gzipped = stream.peek(2)[:2] == GZIP_MAGIC
         base: int | None = 0
         while base is not None:
-            broken = yield from self._segment(watched, stream, state, base)
+            broken = yield from self._segment(watched, stream, state, base, gzipped)
             base = None if broken is None else (yield from self._resync(stream, state, broken, gzipped))
 
-    def _segment(self, watched: WatchedInput, stream, state: _ReadState, base: int):
+    def _segment(self, watched: WatchedInput, stream, state: _ReadState, base: int, gzipped: bool):
         """Rows of the records from byte `base` on, each yielded once the record after it was parsed (a record
         whose Content-Length is wrong is found out by the next header). Returns None at the end of the file, or
         `_Broken` at a record that cannot be read."""
@@ -111,6 +117,8 @@ class WarcReader:
                 record = next(records)
             except StopIteration:
                 watched.raise_if_failed()
+                if held is not None and record_end(stream, held.position, held.content_length, gzipped) is None:
+                    return _Broken(held.position, held, "read.truncated", at_end=True)  # does its length lie?
                 if held is not None and held.row is not None:
                     yield held.row
                 return None
@@ -122,6 +130,7 @@ class WarcReader:
             self.position = (stream.tell(), self.position[1])
             self.record_types[str(record.record_type)] += 1
             position = record.stream_pos  # fastwarc reports the absolute offset in the stream
+            length = record.content_length  # the WARC block's: parse_http makes it the HTTP body's
             try:
                 row = self._row(record, state, position) if _is_document(record) else None
                 if str(record.record_type) == "unknown":  # WARC-Type is mandatory: a damaged header
@@ -129,7 +138,7 @@ class WarcReader:
             except (OSError, ValueError) as e:  # the block itself is corrupt (bad deflate data in its member)
                 watched.raise_if_failed()
                 return _Broken(position, None, _error_kind(e))
-            held = _Held(position, record.content_length, row)
+            held = _Held(position, length, row)
 
     def _resync(self, stream, state: _ReadState, broken: _Broken, gzipped: bool):
         """Count the broken record and return where to go on (None: nowhere). When a record was read just before,
@@ -143,11 +152,15 @@ class WarcReader:
             yield state.error_row(broken.position, broken.kind)
             return resume
         end = record_end(stream, held.position, held.content_length, gzipped)
-        if end is None:
+        resume = None if end is not None else next_record_start(stream, held.position, gzipped)
+        if end is None and (resume is not None or not broken.at_end):
+            # Its Content-Length lies: records follow where it says it goes on (or the next header is garbage).
             yield state.error_row(held.position, "read.bad_length", ordinal=held.ordinal)
-            return next_record_start(stream, held.position, gzipped)
+            return resume
         if held.row is not None:
-            yield held.row
+            yield held.row  # a last record without its closing blank line, or the file simply ends in it
+        if broken.at_end:
+            return None
         yield state.error_row(end, broken.kind)
         return next_record_start(stream, end, gzipped)
 
@@ -164,7 +177,7 @@ class WarcReader:
             row["text"] = block.decode("utf-8", errors="replace")
             row["drop_reason"] = None if row["text"].strip() else "read.empty"
             return row
-        record.set_bytes_content(block)
+        record.set_bytes_content(_crlf_http_head(block))
         reason = self._check_http(record)
         if reason is None:
             body, reason = _decoded_body(record, self.cfg.max_payload_bytes)
@@ -190,8 +203,8 @@ class WarcReader:
             record.parse_http(auto_decode="none")
         except Exception:
             return "read.bad_http"
-        if not record.is_http_parsed:
-            return "read.bad_http"
+        if not record.is_http_parsed or record.http_headers.status_code is None:
+            return "read.bad_http"  # not an HTTP response at all (fastwarc parses any text as a status line)
         status = record.http_headers.status_code
         if self.cfg.ok_status_only and not (status and 200 <= status < 300):
             return "read.http_status"
@@ -208,22 +221,33 @@ def _decoded_body(record, max_bytes: int) -> tuple[bytes, str | None]:
     CommonCrawl sample): a body that does not decompress but looks like HTML is taken as it is. A body that
     decompresses to more than `max_bytes` is dropped as soon as it passes the limit (192 KB of gzip can hold
     100 MB of HTML: decompressing it whole would take the worker's memory, and lxml would parse it where no
-    time limit reaches).
+    time limit reaches). Every coding listed is undone, last first (RFC 9110 8.4), and a body still gzipped
+    after that (a server that compressed a compressed file) once more, at most `MAX_CODINGS` in all.
     """
+    import brotli
+
     body = record.reader.read()
     headers = record.http_headers
     try:
         if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
-            body = _dechunk(body)
-        encoding = (headers.get("Content-Encoding") or "").strip().lower()
-        if encoding in ("gzip", "x-gzip", "deflate"):
-            body = _decompress(body, max_bytes)
+            body = _dechunk(body, max_bytes)
+        codings = [c.strip().lower() for c in (headers.get("Content-Encoding") or "").split(",")]
+        codings = [c for c in codings if c in _DECODERS]  # identity, or a label that is no coding (charsets)
+        if len(codings) > MAX_CODINGS:
+            raise ValueError("too many content codings")
+        for coding in reversed(codings):
+            body = _DECODERS[coding](body, max_bytes)
+        while body[:2] == GZIP_MAGIC and len(codings) < MAX_CODINGS:
+            body, codings = _decompress(body, max_bytes), [*codings, "gzip"]
     except _TooLarge:
         return b"", "read.too_large"
-    except (ValueError, zlib.error):
+    except (ValueError, zlib.error, brotli.error):
         if not _SNIFF_HTML.match(body[:2048]):
             return b"", "read.bad_encoding"
     return body, None
+
+
+MAX_CODINGS = 3  # content codings undone per body; each may multiply the size, all within max_payload_bytes
 
 
 class _TooLarge(Exception):
@@ -243,23 +267,63 @@ def _decompress(body: bytes, max_bytes: int) -> bytes:
     return out
 
 
-def _dechunk(body: bytes) -> bytes:
+def _unbrotli(body: bytes, max_bytes: int) -> bytes:
+    """Brotli (`br`, what most servers send browsers today), stopped as soon as it passes `max_bytes`."""
+    import brotli
+
+    out = brotli.Decompressor().process(body, output_buffer_limit=max_bytes + 1)
+    if len(out) > max_bytes:
+        raise _TooLarge
+    return out
+
+
+_DECODERS = {"gzip": _decompress, "x-gzip": _decompress, "deflate": _decompress, "br": _unbrotli}
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")  # int(x, 16) alone would take "-6" or " 1_0 "
+
+
+def _dechunk(body: bytes, max_bytes: int) -> bytes:
+    """Undo `Transfer-Encoding: chunked`. Each step moves past a size line and its chunk, so the loop ends; a
+    size that is not hex is an error; a body cut before the last chunk keeps what arrived (as browsers do)."""
     out, pos = bytearray(), 0
-    while True:
-        end = body.index(b"\r\n", pos)
-        size = int(body[pos:end].split(b";")[0].strip() or b"0", 16)
-        if size == 0:
-            return bytes(out)
-        out += body[end + 2 : end + 2 + size]
-        pos = end + 2 + size + 2
+    while pos < len(body):
+        end = body.find(b"\n", pos)
+        field = body[pos : len(body) if end < 0 else end].split(b";")[0].strip()
+        if not _CHUNK_SIZE.fullmatch(field):
+            raise ValueError(f"bad chunk size {field[:20]!r}")
+        size = int(field, 16)
+        if size == 0 or end < 0:
+            break
+        out += body[end + 1 : end + 1 + size]
+        if len(out) > max_bytes:
+            raise _TooLarge
+        pos = end + 1 + size
+        pos += 2 if body[pos : pos + 2] == b"\r\n" else 1 if body[pos : pos + 1] == b"\n" else 0
+    return bytes(out)
 
 
 def _body_problem(record, body: bytes, cfg: ReadConfig) -> str | None:
     if not body.strip():
         return "read.empty"
-    if b"\x00" in body[:8192]:  # no HTML page holds NUL bytes; images and archives served as text/html do
+    # No HTML page holds NUL bytes, but for one in UTF-16/32; images and archives served as text/html do.
+    if b"\x00" in body[:8192] and not is_wide_unicode(body, record.http_charset):
         return "read.binary"
     return _sniff_type(record, body, cfg)
+
+
+_HTTP_HEAD_BYTES = 64 << 10  # fastwarc's own limit on an HTTP header block
+
+
+def _crlf_http_head(block: bytes) -> bytes:
+    """The block with its HTTP head's line ends made CRLF: some writers store LF-only heads (cc_net's sample),
+    which fastwarc would take as one status line with no headers and an empty body."""
+    if not block.startswith(b"HTTP/"):
+        return block
+    lf_end = block.find(b"\n\n", 0, _HTTP_HEAD_BYTES)
+    crlf_end = block.find(b"\r\n\r\n", 0, _HTTP_HEAD_BYTES)
+    if lf_end < 0 or 0 <= crlf_end < lf_end:
+        return block
+    head = block[:lf_end].replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    return head + b"\r\n\r\n" + block[lf_end + 2 :]
 
 
 def _is_document(record) -> bool:
@@ -325,11 +389,14 @@ class _Held:
 @dataclass(frozen=True)
 class _Broken:
     """A record that could not be read. `held`: the record read just before it in this segment (None if
-    none), whose own length may be the fault; else `position`: where the broken record starts."""
+    none), whose own length may be the fault; else `position`: where the broken record starts. With `at_end`,
+    the file ended inside or after `held`: a Content-Length running past the end of the file swallows every
+    record after it, so the rest of the file is searched for them."""
 
     position: int
     held: _Held | None
     kind: str
+    at_end: bool = False  # the file ended after `held`: nothing broken follows it, unless its length lies
 
 
 def _declared_type(record) -> str | None:
@@ -348,16 +415,18 @@ def _sniff_type(record, body: bytes, cfg: ReadConfig) -> str | None:
 
 @contextlib.contextmanager
 def _open_supported(path: str, retry: RetryPolicy | None):
-    """(watched input, buffered stream over it, is ARC), unless the file is missing or forbidden: then an error
-    of this file alone (UnsupportedInput), never of the run."""
+    """(watched input, buffered stream over it, the framing of its records: None for a WARC fastwarc reads, else
+    the function that frames them), unless the file is missing or forbidden: then an error of this file alone
+    (UnsupportedInput), never of the run."""
     try:
         watched = WatchedInput(open_input(path, retry))
         stream = io.BufferedReader(watched, buffer_size=1 << 20)
         head = _first_bytes(stream)
     except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
         raise UnsupportedInput(f"{path}: cannot read: {type(e).__name__}: {e}") from None
+    framing = arc_records if head.startswith(b"filedesc://") else lf_records if starts_lf_only(head) else None
     with stream:
-        yield watched, stream, head.startswith(b"filedesc://")
+        yield watched, stream, framing
 
 
 def _first_bytes(stream) -> bytes:
