@@ -53,6 +53,15 @@ def with_drop_reasons(table: pa.Table, reasons: list[str | None]) -> pa.Table:
     return set_column(table, "drop_reason", pa.array(merged, type=pa.string()))
 
 
+# A stage marks a record it could not handle (its CPU budget ran out, it raised) with this prefix in drop_reason:
+# the stage's counters see it leave like a drop, the file's stats count it as an error (pipeline/filepass.py).
+ERROR_PREFIX = "error:"
+
+
+def error_reason(stage: str, problem: str) -> str:
+    return f"{ERROR_PREFIX}{stage}.{problem}"
+
+
 def doc_bytes(table: pa.Table) -> int:
     """Bytes of what a document is at this point: its text once extracted, else its HTML payload
     (or, for a record dropped unread, the length the WARC header declared)."""

@@ -124,6 +124,7 @@ _FORMATTING_TAG = re.compile(rf"<(/?)({_FORMATTING})(?![A-Za-z0-9])([^<>]{{0,512
 _ANY_TAG = re.compile(r"</?[A-Za-z]")
 NOAHS_ARK = 3
 _ONE_AT_A_TIME = ("a", "nobr")  # their start tag closes an active element of the same name first
+_NESTABLE_START = re.compile(r"<(?:b|big|code|em|font|i|s|small|strike|strong|tt|u)[\s>/]", re.I)
 # A start tag this long is where the attributes may be many (an inline SVG path or a data: URI is long too,
 # but has few attributes); only such tags are counted.
 _LONG_TAG = re.compile(r"<[A-Za-z][^<>]{4096,}")
@@ -131,21 +132,19 @@ _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 _ATTRIBUTE_NAME = re.compile(r"[\s/]+[^\s/=]")
 
 
-def max_attributes(html: str) -> int:
-    """The most attributes of any one start tag (0 when no tag is long enough to hold many): lexbor and
-    libxml2 are both quadratic in the attributes of one element (150,000 of them: ~100 CPU-s). Text inside
-    <script> and <style> is not markup (minified JavaScript is full of `<x` and `=`)."""
-    long_tags = list(_LONG_TAG.finditer(html))
-    if not long_tags:
-        return 0
+def max_attributes(html: str, limit: int) -> int:
+    """The most attributes of any one start tag, as far as it matters: 0 when no tag is long enough to hold
+    more than `limit`. lexbor and libxml2 are both quadratic in the attributes of one element (150,000 of them:
+    ~100 CPU-s). Text inside <script> and <style> is not markup (minified JavaScript is full of `<x` and `=`):
+    a tag over `limit` is looked up there, which happens on almost no real page."""
+    counts = [(len(_ATTRIBUTE_NAME.findall(_QUOTED.sub("", m.group()))), m.start()) for m in _LONG_TAG.finditer(html)]
+    over = [(n, start) for n, start in counts if n > limit]
+    if not over:
+        return max((n for n, _ in counts), default=0)
     scripts = _script_spans(html)
     starts = [start for start, _ in scripts]
-    counts = [0]
-    for m in long_tags:
-        at = bisect.bisect_right(starts, m.start()) - 1
-        if at < 0 or scripts[at][1] <= m.start():
-            counts.append(len(_ATTRIBUTE_NAME.findall(_QUOTED.sub("", m.group()))))
-    return max(counts)
+    markup = [n for n, start in over if (at := bisect.bisect_right(starts, start) - 1) < 0 or scripts[at][1] <= start]
+    return max(markup, default=limit)
 
 
 def _script_spans(html: str) -> list[tuple[int, int]]:
@@ -168,10 +167,18 @@ def formatting_reconstructions(html: str, tags: int, limit: int) -> int:
     tag, the active formatting elements (see _FORMATTING) then open. Exact work only on pages whose deepest
     pile of unclosed formatting elements times their tag count passes `limit`: a plain page costs one scan of
     its formatting tags."""
+    bound = (_nestable_starts(html) + len(_ONE_AT_A_TIME)) * tags  # no scan of attributes: one regex count
+    if bound <= limit:
+        return bound
     deepest = _formatting_piles(html, None)
     if deepest * tags <= limit:
         return deepest * tags
     return _formatting_piles(html, limit)
+
+
+def _nestable_starts(html: str) -> int:
+    """Start tags of the formatting elements that can pile up (an <a> closes the open one), counted in C."""
+    return sum(1 for _ in _NESTABLE_START.finditer(html))
 
 
 def _formatting_piles(html: str, limit: int | None) -> int:
@@ -223,7 +230,7 @@ class ParseGuards:
         tags = count_tags(html)
         if tags > self.max_tags:
             return "tags"
-        if max_attributes(html) > self.max_attributes:
+        if max_attributes(html, self.max_attributes) > self.max_attributes:
             return "attributes"
         if formatting_reconstructions(html, tags, self.max_reconstructed) > self.max_reconstructed:
             return "formatting"

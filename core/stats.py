@@ -73,6 +73,7 @@ class FileStats:
     stages: list[StageStats] = field(default_factory=list)
     kept_bytes: int = 0
     io_retries: dict[str, int] = field(default_factory=dict)  # transient I/O failures retried, by kind
+    quarantined: list[dict] = field(default_factory=list)  # records skipped as quarantined (core/quarantine.py)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from typing import Iterator
 
 REFIRE_S = 0.05  # after the limit, the signal comes back this often (CPU time) until the block exits
@@ -35,8 +36,13 @@ _TIMER, _SIGNAL = signal.ITIMER_PROF, signal.SIGPROF  # process CPU time (user +
 
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimeLimitExceeded in the block once it has used `seconds` of CPU time. Nests: inside another limit
+    (a record's budget around a stage's own limit) the nearer of the two applies, and the outer one gets back
+    what it has left when the block exits."""
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError("time_limit needs the main thread (signals); run the stage in a task, not a thread")
+    outer_left, _ = signal.getitimer(_TIMER)
+    started = time.process_time()
     armed = [True]
 
     def _raise_timeout(signum, frame):
@@ -44,10 +50,13 @@ def time_limit(seconds: float) -> Iterator[None]:
             raise TimeLimitExceeded()
 
     previous = signal.signal(_SIGNAL, _raise_timeout)
-    signal.setitimer(_TIMER, seconds, REFIRE_S)
+    signal.setitimer(_TIMER, min(seconds, outer_left) if outer_left else seconds, REFIRE_S)
     try:
         yield
     finally:
         armed[0] = False
         signal.setitimer(_TIMER, 0)
         signal.signal(_SIGNAL, previous)
+        if outer_left:  # the enclosing limit's handler is back: re-arm it with what it has left
+            left = outer_left - (time.process_time() - started)
+            signal.setitimer(_TIMER, max(left, 0.001), REFIRE_S)

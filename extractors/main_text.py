@@ -44,9 +44,10 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from core.batch import set_column, with_drop_reasons
+from core.batch import error_reason, set_column, with_drop_reasons
 from core.contracts import Contract
 from core.html import ParseGuards, decode_html, nested_selector
+from core.record_guard import RecordGuard
 from core.registry import param, register
 from core.timelimit import TimeLimitExceeded, time_limit
 
@@ -151,15 +152,18 @@ class Extractor:
         )
         self._guards = ParseGuards(cfg.max_tags, cfg.max_attributes, cfg.max_reconstructed)
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
+    def __call__(self, batch: pa.Table, guard: RecordGuard | None = None) -> pa.Table:
+        guard = guard or RecordGuard()
         htmls = batch.column("html").to_pylist()
         charsets = batch.column("charset").to_pylist()
         texts = batch.column("text").to_pylist()
+        doc_ids, urls = batch.column("doc_id").to_pylist(), batch.column("url").to_pylist()
         reasons: list[str | None] = [None] * batch.num_rows
         for i, body in enumerate(htmls):
             if body is None:
                 continue  # WET text, already plain
-            texts[i], reasons[i], _ = self.extract_page(body, charsets[i])
+            result, problem = guard.run(doc_ids[i], "extract", self.extract_page, body, charsets[i], url=urls[i])
+            texts[i], reasons[i], _ = result or (None, error_reason("extract", problem), None)
         batch = set_column(batch, "text", pa.array(texts, type=pa.large_string()))
         batch = set_column(batch, "html", pa.nulls(batch.num_rows, pa.large_binary()))  # free the HTML early
         return with_drop_reasons(batch, reasons)

@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 import pyarrow as pa
 
-from core.batch import set_column, with_drop_reasons
+from core.batch import error_reason, set_column, with_drop_reasons
+from core.record_guard import RecordGuard
 from core.stats import StageStats
 from core.text import Doc
 
@@ -36,15 +37,20 @@ class FilterChain:
     def names(self) -> list[str]:
         return [name for name, _, _, _ in self.members]
 
-    def __call__(self, batch: pa.Table) -> tuple[pa.Table, list[StageStats]]:
+    def __call__(self, batch: pa.Table, guard: RecordGuard | None = None) -> tuple[pa.Table, list[StageStats]]:
+        guard = guard or RecordGuard()
         texts = batch.column("text").to_pylist()
         urls = batch.column("url").to_pylist()
+        doc_ids = batch.column("doc_id").to_pylist()
         stats = [StageStats(name) for name in self.names]
         signals: list[dict[str, list[float]]] = [{} for _ in self.members]
         reasons: list[str | None] = [None] * len(texts)
         for i, text in enumerate(texts):
-            doc = Doc(text or "", urls[i])
-            reasons[i] = self._run_one(doc, stats, signals)
+            doc, at = Doc(text or "", urls[i]), [0]
+            reasons[i], problem = guard.run(doc_ids[i], self.names[0], self._run_one, doc, stats, signals, guard, at)
+            if problem is not None:  # the filter it was in counts it, as a drop of its own would be
+                reasons[i] = error_reason(self.names[at[0]], problem)
+                stats[at[0]].dropped[reasons[i]] = stats[at[0]].dropped.get(reasons[i], 0) + 1
             texts[i] = doc.text
         for member_stats, member_signals in zip(stats, signals):
             for column, values in member_signals.items():
@@ -52,9 +58,12 @@ class FilterChain:
         batch = set_column(batch, "text", pa.array(texts, type=pa.large_string()))
         return with_drop_reasons(batch, reasons), stats
 
-    def _run_one(self, doc: Doc, stats: list[StageStats], signals: list[dict]) -> str | None:
+    def _run_one(self, doc: Doc, stats: list[StageStats], signals: list[dict], guard, at: list[int]) -> str | None:
+        """The filters over one document, first reason wins; `at[0]` says which filter it is in."""
         size = len(doc.text.encode("utf-8"))
-        for (name, fn, cfg, signal_values), s, member_signals in zip(self.members, stats, signals):
+        for k, ((name, fn, cfg, signal_values), s, member_signals) in enumerate(zip(self.members, stats, signals)):
+            at[0] = k
+            guard.in_stage(name)
             s.docs_in += 1
             s.bytes_in += size
             started = time.perf_counter()

@@ -30,9 +30,10 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from core.batch import set_column, with_drop_reasons
+from core.batch import error_reason, set_column, with_drop_reasons
 from core.contracts import Contract
 from core.html import ParseGuards, decode_html, nested_selector
+from core.record_guard import RecordGuard
 from core.registry import param, register
 from filters.language import load_lid_model
 
@@ -109,12 +110,18 @@ class LanguagePrepass:
         self.model = load_lid_model(cfg.model_path, "language_prepass")
         self._too_deep = nested_selector(cfg.max_depth)
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
+    def __call__(self, batch: pa.Table, guard: RecordGuard | None = None) -> pa.Table:
+        guard = guard or RecordGuard()
         reasons: list[str | None] = [None] * batch.num_rows
         if not self.cfg.languages:
             return with_drop_reasons(batch, reasons)
         htmls, charsets = batch.column("html").to_pylist(), batch.column("charset").to_pylist()
-        texts = [self.prepass_text(body, charset) for body, charset in zip(htmls, charsets)]
+        doc_ids, urls = batch.column("doc_id").to_pylist(), batch.column("url").to_pylist()
+        texts: list[str | None] = []
+        for i, (body, charset) in enumerate(zip(htmls, charsets)):
+            text, problem = guard.run(doc_ids[i], "language_prepass", self.prepass_text, body, charset, url=urls[i])
+            texts.append(text)
+            reasons[i] = None if problem is None else error_reason("language_prepass", problem)
         judged = [i for i, text in enumerate(texts) if text is not None]
         if judged:
             labels, scores = self.model.predict([texts[i] for i in judged], k=-1, threshold=0.0)
@@ -122,7 +129,7 @@ class LanguagePrepass:
                 reasons[i] = self.decide(row_labels, row_scores)
         if any(reasons):  # a dropped page's sample shows the text it was judged on (never reaches a later stage)
             column = batch.column("text").to_pylist()
-            column = [texts[i] if reason else old for i, (reason, old) in enumerate(zip(reasons, column))]
+            column = [texts[i] if reason and texts[i] else old for i, (reason, old) in enumerate(zip(reasons, column))]
             batch = set_column(batch, "text", pa.array(column, type=pa.large_string()))
         return with_drop_reasons(batch, reasons)
 

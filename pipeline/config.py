@@ -42,6 +42,17 @@ class RunOptions:
     max_task_memory_mb: int = param(
         1500, "memory of one worker: dedup and tokenize size their buckets so that no task needs more", ge=600
     )
+    record_cpu_budget_s: float = param(
+        20.0,
+        "CPU seconds one record may use across every per-document stage; past it the record is an error "
+        "(<stage>.cpu_budget) and its file goes on (core/record_guard.py). The slowest real page takes ~1 s",
+        ge=0.1,
+    )
+    record_watchdog: bool = param(
+        True,
+        "a watchdog process per file task kills it when a record passes 1.5 x its budget + 2 s inside a C call, "
+        "or the worker passes max_task_memory_mb; the retry skips the record as quarantined (core/watchdog.py)",
+    )
     max_failed_files: int = param(
         0,
         "input files that may fail for good (after their retries) and still let dedup and tokenize run without "

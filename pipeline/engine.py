@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from core import corpus, storage
+from core import corpus, quarantine, storage
 from core.registry import REGISTRY
 from core.retry import call_with_retries
 from pipeline.config import ConfigError, PipelineConfig
@@ -30,6 +30,7 @@ from pipeline.report import write_report
 # At most this many tasks per CPU are queued at once: keeps the driver's bookkeeping small on 90,000 files.
 IN_FLIGHT_PER_CPU = 4
 POLL_S = 1.0  # the driver refreshes the progress display about this often
+QUARANTINE_ROUNDS = 20  # extra runs of a file whose attempts keep dying on new poison records
 OUTPUT_FOLDERS = ("docs", "dropped", "stats")
 
 
@@ -66,6 +67,9 @@ def run(config: PipelineConfig, address: str | None = None, num_cpus: int | None
     todo = driver_io.call("prepare the output", _prepare_output, fs, output, config, files)
     echo(f"{len(files)} input files: {len(files) - len(todo)} already committed, {len(todo)} to process")
     failed = _run_tasks(todo, config, address, num_cpus, echo) if todo else []
+    if failed:
+        run_again = functools.partial(_run_tasks, config=config, address=address, num_cpus=num_cpus, echo=echo)
+        failed = rerun_after_quarantine(output, files, failed, run_again, echo)
     go_on = len(failed) <= config.options.max_failed_files  # else the corpus stages wait for every file
     if config.corpus_stages and go_on:
         index_of = {path: i for i, path in enumerate(files)}
@@ -81,6 +85,29 @@ def run(config: PipelineConfig, address: str | None = None, num_cpus: int | None
     report_map = _ray_map(config, address, num_cpus, lambda line: None, "report", driver_io.retried)
     report = driver_io.call("write the report", _finish, fs, output, failed, report_map)
     return RunResult(report, failed, failed if config.corpus_stages and go_on else [])
+
+
+def rerun_after_quarantine(output: str, files: list[str], failed: list[tuple[str, str]], run_again, echo):
+    """Files whose every attempt died on a record the watchdog then quarantined have made progress: each attempt
+    skipped one more such record (core/watchdog.py). Run them again, while their quarantine lists grow, at most
+    QUARANTINE_ROUNDS times, so that a file with more poison records than Ray's `max_retries` still commits.
+    One request per failed file and round. Returns the files that still failed."""
+    index_of = {path: i for i, path in enumerate(files)}
+    known: dict[int, int] = {}
+    for _ in range(QUARANTINE_ROUNDS):
+        grown = []
+        for path, _error in failed:
+            index = index_of[path]
+            count = len(quarantine.load(quarantine.path_for(output, index)))
+            if count > known.get(index, 0):
+                grown.append((index, path))
+                known[index] = count
+        if not grown:
+            break
+        echo(f"{len(grown)} files lost workers to records they have now quarantined: running them again")
+        again = {path for _, path in grown}
+        failed = [f for f in failed if f[0] not in again] + run_again(grown)
+    return failed
 
 
 def _check_corpus_inputs(fs, config: PipelineConfig, without: list[tuple[int, str, str]], echo) -> None:

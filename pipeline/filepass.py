@@ -18,8 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from core import storage
+from core import quarantine, storage, watchdog
 from core.batch import (
+    ERROR_PREFIX,
     READ_SCHEMA,
     SAMPLE_SCHEMA,
     SAMPLE_TEXT_CHARS,
@@ -28,6 +29,7 @@ from core.batch import (
     output_columns,
     split_dropped,
 )
+from core.record_guard import RecordGuard, hard_cpu_limit_s
 from core.registry import REGISTRY
 from core.retry import RetryPolicy
 from core.stats import FileStats, StageStats
@@ -82,14 +84,18 @@ def _process_file_once(file_index: int, path: str, config: PipelineConfig, retry
     stats = FileStats(file=path, file_index=file_index)
     stats.stages = [StageStats(spec.name) for spec in [source_spec, *map_specs]]
     out_schema = _output_schema(steps)
+    quarantined = quarantine.load(quarantine.path_for(output, file_index))  # one request; empty but on a retry
+    stats.quarantined = [quarantined[o] for o in sorted(quarantined)]
+    skip = {ordinal: quarantine.error_kind(entry) for ordinal, entry in quarantined.items()}
     with contextlib.ExitStack() as stack:
+        guard = stack.enter_context(_record_guard(config, path, file_index, [s.name for s in stats.stages]))
         docs_out = stack.enter_context(_parquet_writer(fs, stack, parts.docs, out_schema))
         drops_out = stack.enter_context(_parquet_writer(fs, stack, parts.dropped, SAMPLE_SCHEMA))
         sink = _Sinks(docs_out, drops_out, config.options.drop_samples_per_reason, out_schema)
         report = _reporter(progress, file_index, path, reader, stats)
         try:
-            for batch, read_seconds in _batches(reader, path, file_index, config, retry):
-                _run_batch(batch, read_seconds, steps, stats, sink)
+            for batch, read_seconds in _batches(reader, path, file_index, config, retry, guard, skip):
+                _run_batch(batch, read_seconds, steps, stats, sink, guard)
                 report()
         except UnsupportedInput as e:
             stats.status, stats.message = "error", str(e)
@@ -98,6 +104,26 @@ def _process_file_once(file_index: int, path: str, config: PipelineConfig, retry
     stats.io_retries = dict(sorted(retry.retried.items()))
     storage.write_json(fs, parts.stats, stats.to_dict())
     return stats.to_dict()
+
+
+@contextlib.contextmanager
+def _record_guard(config: PipelineConfig, path: str, file_index: int, stage_names: list[str]):
+    """The file's RecordGuard, with a watchdog process (core/watchdog.py) unless the run turned it off."""
+    options = config.options
+    watch = None
+    if options.record_watchdog and watchdog.available():
+        watch = watchdog.RecordWatch(
+            path,
+            stage_names,
+            quarantine.path_for(options.output, file_index),
+            cpu_limit_s=hard_cpu_limit_s(options.record_cpu_budget_s),
+            memory_limit_mb=watchdog.memory_ceiling_mb(options.max_task_memory_mb),
+        )
+    try:
+        yield RecordGuard(options.record_cpu_budget_s, watch, tuple(stage_names))
+    finally:
+        if watch is not None:
+            watch.close()
 
 
 def _reporter(progress, file_index: int, path: str, reader, stats: FileStats):
@@ -148,11 +174,13 @@ class _Sinks:
             self.drops_out.write_table(rows.select(SAMPLE_SCHEMA.names).cast(SAMPLE_SCHEMA))
 
 
-def _batches(reader, path: str, file_index: int, config: PipelineConfig, retry: RetryPolicy):
-    """Group the reader's rows into batches bounded by count and payload bytes; time spent reading rides along."""
+def _batches(reader, path: str, file_index: int, config: PipelineConfig, retry: RetryPolicy, guard, skip):
+    """Group the reader's rows into batches bounded by count and payload bytes; time spent reading rides along.
+    The watchdog is told which record the reader is on (a record that kills the task there is skipped unread
+    by the retry: `skip`)."""
     max_rows, max_bytes = config.options.batch_size, config.options.max_batch_mb << 20
     rows, size, started = [], 0, time.perf_counter()
-    for row in reader(path, file_index, retry):
+    for row in _watched(reader, reader(path, file_index, retry, skip), file_index, guard):
         rows.append(row)
         size += len(row["html"] or b"") + len(row["text"] or "")
         if len(rows) >= max_rows or size >= max_bytes:
@@ -162,7 +190,20 @@ def _batches(reader, path: str, file_index: int, config: PipelineConfig, retry: 
         yield from_rows(rows), time.perf_counter() - started
 
 
-def _run_batch(batch: pa.Table, read_seconds: float, steps, stats: FileStats, sink: _Sinks) -> None:
+def _watched(reader, rows, file_index: int, guard: RecordGuard):
+    """The reader's rows, the watchdog told of each record before the reader works on it."""
+    while True:
+        guard.enter((file_index << 32) | reader.next_ordinal, "read")
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        finally:
+            guard.leave()
+        yield row
+
+
+def _run_batch(batch: pa.Table, read_seconds: float, steps, stats: FileStats, sink: _Sinks, guard) -> None:
     errors = pc.is_valid(batch.column("error"))
     for kind in batch.filter(errors).column("error").to_pylist():
         stats.errors[kind] = stats.errors.get(kind, 0) + 1
@@ -171,8 +212,9 @@ def _run_batch(batch: pa.Table, read_seconds: float, steps, stats: FileStats, si
     read_stats = measure(stats.stages[0].name, batch, batch, read_seconds)  # the reader set its own drops
     live = _account(batch, batch, [read_stats], stats, sink)
     for step in steps:
-        after, step_stats = step(live)
+        after, step_stats = step(live, guard)
         live = _account(live, after, step_stats, stats, sink)
+    guard.end_batch()
     stats.kept += live.num_rows
     stats.kept_bytes += doc_bytes(live)
     sink.keep(live)
@@ -190,14 +232,23 @@ def _account(before: pa.Table, after: pa.Table, step_stats: list[StageStats], st
     for s in step_stats:
         by_name[s.name].merge(s)
     for reason in dropped.column("drop_reason").to_pylist():
-        stats.dropped[reason] = stats.dropped.get(reason, 0) + 1
+        _count_reason(stats, reason)
     sink.sample_dropped(dropped)
     return live
+
+
+def _count_reason(stats: FileStats, reason: str) -> None:
+    """A drop, or a record a stage could not handle (`error:<stage>.<problem>`): an error of the file's."""
+    if reason.startswith(ERROR_PREFIX):
+        kind = reason[len(ERROR_PREFIX) :]
+        stats.errors[kind] = stats.errors.get(kind, 0) + 1
+    else:
+        stats.dropped[reason] = stats.dropped.get(reason, 0) + 1
 
 
 def _output_schema(steps) -> pa.Schema:
     """The kept-documents schema: what the stages make of an empty batch (every stage must accept one)."""
     table = READ_SCHEMA.empty_table()
     for step in steps:
-        table, _ = step(table)
+        table, _ = step(table, RecordGuard())
     return output_columns(table).schema

@@ -66,6 +66,7 @@ def summarize_files(output: str, indices: list[int], corpus_names: list[str]) ->
         },
         "problems": check_conservation(per_file),
         "files": [_file_row(f) for f in per_file],
+        "quarantined": [{"file": f.file, **entry} for f in per_file for entry in f.quarantined],
     }
 
 
@@ -98,6 +99,7 @@ def build_report(partials: list[dict], stage_names: list[str], failed: list[tupl
         "totals": totals,
         "conservation": {"ok": not problems, "problems": problems},
         "files": files + [_failed_row(p, e) for p, e in failed],
+        "quarantined": [entry for p in partials for entry in p.get("quarantined", [])],
     }
 
 
@@ -170,6 +172,13 @@ def render_markdown(report: dict) -> str:
         )
     lines += ["", "## Drop reasons", "", "| reason | documents |", "|---|---:|"]
     lines += [f"| `{r}` | {n:,} |" for r, n in t["dropped"].items()]
+    if report.get("quarantined"):
+        lines += ["", "## Quarantined records (they killed their worker or passed the hard limits; skipped)", ""]
+        lines += ["| file | record | url | stage | reason |", "|---|---:|---|---|---|"]
+        lines += [
+            f"| {q['file']} | {q['ordinal']} | {q.get('url') or '-'} | {q['stage']} | {q['reason']} |"
+            for q in report["quarantined"]
+        ]
     lines += ["", "## Files", "", "| file | status | read | kept | dropped | errors |", "|---|---|---:|---:|---:|---|"]
     for f in report["files"]:
         status = f["status"] if not f["message"] else f"{f['status']}: {f['message']}"

@@ -8,32 +8,74 @@ filters (kind "filter") is one `FilterChain` step, so each document is tokenized
 from __future__ import annotations
 
 import functools
+import inspect
+import logging
 import time
 from typing import Callable
 
 import pyarrow as pa
 
-from core.batch import doc_bytes, split_dropped
+from core.batch import doc_bytes, error_reason, split_dropped, with_drop_reasons
 from core.contracts import Signal
+from core.record_guard import RecordGuard
 from core.registry import REGISTRY
 from core.stats import StageStats
 from filters.chain import FilterChain
 from pipeline.config import StageSpec
 
-Step = Callable[[pa.Table], tuple[pa.Table, list[StageStats]]]
+Step = Callable[..., tuple[pa.Table, list[StageStats]]]  # (batch, guard) -> (batch, counters)
+log = logging.getLogger(__name__)
 
 
 class MapStep:
     def __init__(self, name: str, stage: Callable[[pa.Table], pa.Table], signals: tuple[Signal, ...] = ()):
         self.name, self.stage, self.signals = name, stage, signals
+        self.takes_guard = "guard" in inspect.signature(stage).parameters  # works record by record
 
-    def __call__(self, batch: pa.Table) -> tuple[pa.Table, list[StageStats]]:
+    def __call__(self, batch: pa.Table, guard: RecordGuard | None = None) -> tuple[pa.Table, list[StageStats]]:
         started = time.perf_counter()
-        after = self.stage(batch)
+        after = self._isolated(batch, guard)
         stats = measure(self.name, batch, after, time.perf_counter() - started)
         for signal in self.signals:  # the columns its contract says the report draws
             stats.count_signal(signal.column, after.column(signal.column).to_pylist())
         return after, [stats]
+
+    def _isolated(self, batch: pa.Table, guard: RecordGuard | None) -> pa.Table:
+        """The stage over the batch; if it raises, over each half, down to the records that raise, which become
+        errors (`<stage>.exception`) while the others go on (2 x the batch's work for one bad record). A stage
+        that fails on every record (a missing model, a bug) is not a record's fault: its exception propagates."""
+        try:
+            return self._call(batch, guard)
+        except Exception:
+            if batch.num_rows <= 1:
+                raise
+            log.warning("%s raised on a batch: looking for the record that raises", self.name, exc_info=True)
+        out, failed = self._bisect(batch, guard)
+        if failed == batch.num_rows:
+            return self._call(batch, guard)  # raises again
+        return out
+
+    def _bisect(self, batch: pa.Table, guard: RecordGuard | None) -> tuple[pa.Table, int]:
+        """(the stage's output with the records that raise marked as errors, how many raised)."""
+        try:
+            return self._call(batch, guard), 0
+        except Exception:
+            if batch.num_rows == 1:
+                return self._errored(batch), 1
+        half = batch.num_rows // 2
+        parts = [self._bisect(batch.slice(0, half), guard), self._bisect(batch.slice(half), guard)]
+        return pa.concat_tables([t for t, _ in parts], promote_options="permissive"), sum(n for _, n in parts)
+
+    def _call(self, batch: pa.Table, guard: RecordGuard | None) -> pa.Table:
+        return self.stage(batch, guard=guard) if self.takes_guard else self.stage(batch)
+
+    def _errored(self, row: pa.Table) -> pa.Table:
+        """A record the stage raised on, as an error, with the stage's output columns (null)."""
+        template = self.stage(row.slice(0, 0))
+        for field in template.schema:
+            if field.name not in row.column_names:
+                row = row.append_column(field.name, pa.nulls(row.num_rows, field.type))
+        return with_drop_reasons(row.select(template.column_names), [error_reason(self.name, "exception")])
 
 
 def measure(name: str, before: pa.Table, after: pa.Table, seconds: float) -> StageStats:

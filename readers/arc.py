@@ -17,14 +17,18 @@ import re
 import uuid
 from typing import Iterator
 
+from readers.resync import read_block
+
 MAX_HEADER_LINE = 64 << 10  # a URL line longer than this is not an ARC header
-_HEADER = re.compile(rb"^(\S+) (\S+) (\d{14}) (\S*)(?: \S+)*? (\d+)\r?\n$")
+# The length has at most 18 digits: int() refuses 4,300 or more (ValueError), and 10^18 bytes is no record.
+_HEADER = re.compile(rb"^(\S+) (\S+) (\d{14}) (\S*)(?: \S+)*? (\d{1,18})\r?\n$")
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def arc_records(stream, path: str) -> Iterator[tuple[object | None, int, str | None]]:
+def arc_records(stream, path: str, max_block_bytes: int) -> Iterator[tuple[object | None, int, str | None]]:
     """(fastwarc record, offset, None) per ARC record, or (None, offset, error kind) for one that cannot be
-    read. Offsets are in the decompressed stream for a gzipped ARC."""
+    read (or is over `max_block_bytes`: skipped unread). Offsets are in the decompressed stream for a gzipped
+    ARC."""
     from fastwarc.warc import ArchiveIterator
 
     source = gzip.GzipFile(fileobj=stream) if stream.peek(2)[:2] == _GZIP_MAGIC else stream
@@ -39,10 +43,14 @@ def arc_records(stream, path: str) -> Iterator[tuple[object | None, int, str | N
             offset, line = offset + len(line), source.readline(MAX_HEADER_LINE)
             continue
         length = int(header.group(5))
-        block = source.read(length)
-        if len(block) < length:
+        block, consumed = read_block(source, length, max_block_bytes)
+        if consumed < length:
             yield None, offset, "read.truncated"
             return
+        if block is None:
+            yield None, offset, "read.too_large"
+            offset, line = offset + len(line) + length, source.readline(MAX_HEADER_LINE)
+            continue
         for record in ArchiveIterator(io.BytesIO(_as_warc(header, block, f"{path}@{offset}")), parse_http=False):
             yield record, offset, None
         offset, line = offset + len(line) + length, source.readline(MAX_HEADER_LINE)

@@ -15,7 +15,7 @@ import io
 import re
 from typing import Iterator
 
-from readers.resync import GZIP_MAGIC, MAX_HEADER_BYTES
+from readers.resync import GZIP_MAGIC, MAX_HEADER_BYTES, read_block
 
 _VERSION = re.compile(rb"^WARC/1\.[01]\r?\n$")
 _LENGTH = re.compile(rb"^content-length:\s*(\d{1,18})\s*$", re.I)
@@ -26,9 +26,9 @@ def starts_lf_only(head: bytes) -> bool:
     return head.startswith(b"WARC/1.") and head[8:9] == b"\n"
 
 
-def lf_records(stream, path: str) -> Iterator[tuple[object | None, int, str | None]]:
-    """(fastwarc record, offset, None) per record, or (None, offset, error kind) for one that cannot be read.
-    Offsets are in the decompressed stream for a gzipped file."""
+def lf_records(stream, path: str, max_block_bytes: int) -> Iterator[tuple[object | None, int, str | None]]:
+    """(fastwarc record, offset, None) per record, or (None, offset, error kind) for one that cannot be read (or
+    is over `max_block_bytes`: skipped unread). Offsets are in the decompressed stream for a gzipped file."""
     from fastwarc.warc import ArchiveIterator
 
     source = gzip.GzipFile(fileobj=stream) if stream.peek(2)[:2] == GZIP_MAGIC else stream
@@ -42,11 +42,14 @@ def lf_records(stream, path: str) -> Iterator[tuple[object | None, int, str | No
         if length is None:
             yield None, start, "read.corrupt_record"
             continue
-        block = source.read(length)
-        offset += len(block)
-        if len(block) < length:
+        block, consumed = read_block(source, length, max_block_bytes)
+        offset += consumed
+        if consumed < length:
             yield None, start, "read.truncated"
             return
+        if block is None:
+            yield None, start, "read.too_large"
+            continue
         record = b"WARC/1.0\r\n" + b"\r\n".join(lines) + b"\r\n\r\n" + block + b"\r\n\r\n"
         for parsed in ArchiveIterator(io.BytesIO(record), parse_http=False):
             yield parsed, start, None

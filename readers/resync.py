@@ -140,3 +140,16 @@ def _member_holds_warc(stream, at: int) -> bool:
     except zlib.error:
         return False
     return head.startswith(b"WARC/")
+
+
+def read_block(source, length: int, max_bytes: int) -> tuple[bytes | None, int]:
+    """A record's block of `length` bytes, never holding more than `max_bytes` of it: (the block, or None when it
+    is longer and was skipped in 1 MB steps; the bytes consumed). `read(n)` allocates n bytes at once, so a
+    header claiming 2 GB must not be read as it says."""
+    if length <= max_bytes:
+        block = source.read(length)
+        return block, len(block)
+    consumed = 0
+    while consumed < length and (chunk := source.read(min(_SCAN_CHUNK, length - consumed))):
+        consumed += len(chunk)
+    return None, consumed

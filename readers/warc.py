@@ -17,7 +17,7 @@ import io
 import re
 import zlib
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from core.contracts import Contract
 from core.html import is_wide_unicode
@@ -71,17 +71,21 @@ class WarcReader:
         self.cfg = cfg
         self.record_types: collections.Counter[str] = collections.Counter()
         self.position: tuple[int, int | None] = (0, None)  # bytes of the file read so far, and its size
+        self.state = _ReadState("", 0, {})
 
-    def __call__(self, path: str, file_index: int, retry: RetryPolicy | None = None) -> Iterator[dict]:
+    def __call__(
+        self, path: str, file_index: int, retry: RetryPolicy | None = None, skip: Mapping[int, str] | None = None
+    ) -> Iterator[dict]:
         """Rows of one file; transient failures of a remote read are retried under `retry`. A read that fails
-        for good raises (the file is not committed); a record that cannot be read is an error row."""
-        state = _ReadState(path, file_index)
+        for good raises (the file is not committed); a record that cannot be read is an error row. `skip`:
+        record ordinal -> error kind, for records not to be read at all (quarantined by an earlier attempt)."""
+        state = self.state = _ReadState(path, file_index, skip or {})
         with _open_supported(path, retry) as (watched, stream, framing):
             self.position = (0, watched.size())
             if framing is None:
                 yield from self._warc_rows(watched, stream, state)
             else:  # ARC, or a WARC with LF line ends: records framed by our own code, parsed by fastwarc
-                yield from self._framed_rows(framing(stream, path), state)
+                yield from self._framed_rows(framing(stream, path, self.cfg.max_payload_bytes), state)
             self.position = (self.position[1] or stream.tell(), self.position[1])  # read to the end
         if state.ordinal == 0 and not self.record_types:
             raise UnsupportedInput(f"{path}: no WARC record found: not a WARC/WET file, or empty")
@@ -164,8 +168,16 @@ class WarcReader:
         yield state.error_row(end, broken.kind)
         return next_record_start(stream, end, gzipped)
 
+    @property
+    def next_ordinal(self) -> int:
+        """The ordinal the next document or error row will get (what the record watchdog is told)."""
+        return self.state.ordinal
+
     def _row(self, record, state: _ReadState, offset: int) -> dict:
         row = state.document_row(record, offset)
+        skipped = state.skip.get(row["doc_id"] & 0xFFFFFFFF)
+        if skipped is not None:  # quarantined: counted as its error, never parsed again
+            return state.error_row(offset, skipped, ordinal=row["doc_id"] & 0xFFFFFFFF)
         reason = self._check_headers(record)
         if reason is not None:
             row["drop_reason"] = reason
@@ -335,8 +347,8 @@ def _is_document(record) -> bool:
 class _ReadState:
     """The file being read and the next record ordinal, across the restarts that skip a broken record."""
 
-    def __init__(self, path: str, file_index: int):
-        self.path, self.file_index = path, file_index
+    def __init__(self, path: str, file_index: int, skip: Mapping[int, str]):
+        self.path, self.file_index, self.skip = path, file_index, skip
         self.ordinal = 0
 
     def _next_doc_id(self, ordinal: int | None) -> int:

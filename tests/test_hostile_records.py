@@ -306,3 +306,10 @@ def test_the_word_memo_is_bounded_in_bytes():
         memo.map([f"w{i}x,", "the"])
     assert 0 < memo.bytes <= 200_000
     assert memo.map(["tail,", "(" * 100]) == [("tail", ","), ("(",) * 100]
+
+
+def test_a_huge_length_in_an_lf_only_file_is_not_allocated(monkeypatch):
+    record = b"WARC/1.0\nWARC-Type: conversion\nWARC-Target-URI: https://wet.example/%d\nContent-Length: %d\n\n%s\n\n"
+    good = record % (1, 5, b"hello")
+    rows = _rows(good + record % (2, 2_000_000_000, b"tiny") + good, monkeypatch)  # read(2 GB) would allocate it
+    assert [(r["url"], r["error"]) for r in rows] == [("https://wet.example/1", None), (None, "read.truncated")]
