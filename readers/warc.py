@@ -119,13 +119,9 @@ class WarcReader:
         while True:
             try:
                 record = next(records)
-            except StopIteration:
+            except StopIteration:  # or so fastwarc says: an empty gzip member mid-file looks like the end too
                 watched.raise_if_failed()
-                if held is not None and record_end(stream, held.position, held.content_length, gzipped) is None:
-                    return _Broken(held.position, held, "read.truncated", at_end=True)  # does its length lie?
-                if held is not None and held.row is not None:
-                    yield held.row
-                return None
+                return None if held is None else _Broken(held.position, held, "read.truncated", at_end=True)
             except (OSError, ValueError) as e:  # fastwarc's errors on corrupt or truncated input
                 watched.raise_if_failed()
                 return _Broken(base if held is None else held.position, held, _error_kind(e))
@@ -164,7 +160,7 @@ class WarcReader:
         if held.row is not None:
             yield held.row  # a last record without its closing blank line, or the file simply ends in it
         if broken.at_end:
-            return None
+            return None if end is None else _records_after(stream, end, gzipped)
         yield state.error_row(end, broken.kind)
         return next_record_start(stream, end, gzipped)
 
@@ -224,6 +220,16 @@ class WarcReader:
         if mime is not None and mime not in self.cfg.content_types:
             return "read.not_html"
         return None
+
+
+def _records_after(stream, end: int, gzipped: bool) -> int | None:
+    """Where a record starts after `end`, where fastwarc saw the end of the file: None at the real end. fastwarc
+    stops at an empty gzip member, and the records after it would be lost without a trace."""
+    stream.seek(end)
+    if not stream.read(1):
+        return None
+    # The plain marker holds the blank line that closes the record before: search from just before `end`.
+    return next_record_start(stream, end - 1 if gzipped else end - 5, gzipped)
 
 
 def _decoded_body(record, max_bytes: int) -> tuple[bytes, str | None]:

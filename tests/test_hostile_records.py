@@ -313,3 +313,14 @@ def test_a_huge_length_in_an_lf_only_file_is_not_allocated(monkeypatch):
     good = record % (1, 5, b"hello")
     rows = _rows(good + record % (2, 2_000_000_000, b"tiny") + good, monkeypatch)  # read(2 GB) would allocate it
     assert [(r["url"], r["error"]) for r in rows] == [("https://wet.example/1", None), (None, "read.truncated")]
+
+
+@pytest.mark.parametrize("where", ["middle", "end"])
+def test_an_empty_gzip_member_is_not_the_end_of_the_file(monkeypatch, where):
+    def empty_member(w: WarcWriter) -> None:
+        w.members.append(gzip.compress(b"", mtime=0))
+
+    data = _warc(empty_member) if where == "middle" else _warc(lambda w: None) + gzip.compress(b"", mtime=0)
+    rows = _rows(data, monkeypatch)
+    _assert_clean_pages_kept(rows)
+    assert len(rows) == 2  # nothing counted for an empty member: it holds no record
