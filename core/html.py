@@ -5,10 +5,13 @@ resiliparse must not be given."""
 from __future__ import annotations
 
 import bisect
+import codecs
 import re
 from dataclasses import dataclass
 
-_START_TAG = re.compile(r"<[A-Za-z]")
+# Start tags, and the two end tags an HTML5 parser turns into an element when nothing is open to close (a stray
+# </p> inserts an empty <p>, </br> is read as <br>): 200 `</br>` build 200 elements from no start tag.
+_START_TAG = re.compile(r"<[A-Za-z]|</(?:[pP]|[bB][rR])\s*>")
 # [^<>] and a bounded length: a `<meta` with no `>` must not make every later byte a retry (quadratic)
 _META_CHARSET = re.compile(rb"""<meta[^<>]{1,512}?charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]{1,40})""", re.I)
 
@@ -20,7 +23,8 @@ def nested_selector(depth: int) -> str:
 
 
 def count_tags(html: str) -> int:
-    """Start tags (`<` and a letter): on every real page measured, at least the element count lxml builds."""
+    """Start tags (`<` and a letter), and `</p>` and `</br>`: on every real page measured, at least the element
+    count lxml builds."""
     return sum(1 for _ in _START_TAG.finditer(html))
 
 
@@ -36,9 +40,10 @@ def decode_html(body: bytes, declared: str | None) -> str:
     holds a NUL is skipped like an unknown one; this never raises.
     """
     bom = _bom_codec(body)
-    wide = declared if is_wide_unicode(body, declared) else None  # UTF-16 without a BOM is also valid UTF-8
+    # UTF-16 without a BOM is also valid UTF-8 (NULs and all): a UTF-16/32 label goes first if the bytes hold NULs
+    wide = declared if _names_wide(declared) and b"\x00" in body[:4096] else None
     for candidate in (bom, wide, "utf-8", declared, _meta_charset(body)):
-        if candidate != wide and _names_wide(candidate):
+        if candidate not in (bom, wide) and _names_wide(candidate):
             continue  # a UTF-16/32 label on bytes without NULs lies (browsers ignore it in <meta> too)
         text = _decode_as(body, candidate)
         if text is not None:
@@ -70,12 +75,19 @@ def _names_wide(label: str | None) -> bool:
     return bool(label) and label.strip().lower().startswith(_WIDE)
 
 
+# Python codecs that are no web charset: they turn bytes into escapes, surrogates or nothing a parser can take.
+_NOT_CHARSETS = {"unicode_escape", "raw_unicode_escape", "punycode", "idna", "undefined", "utf_7", "mbcs", "oem"}
+
+
 def _decode_as(body: bytes, label: str | None) -> str | None:
     """The body decoded with `label`, or None when the label is no usable text codec or the bytes do not fit."""
     if not label or len(label) > MAX_LABEL_CHARS:
         return None
     try:
-        return body.decode(_python_codec(label))
+        codec = codecs.lookup(_python_codec(label))
+        if codec.name.replace("-", "_") in _NOT_CHARSETS or not getattr(codec, "_is_text_encoding", True):
+            return None
+        return body.decode(codec.name)
     except (UnicodeError, LookupError, ValueError, TypeError):  # TypeError/ValueError: a NUL, a non-text codec
         return None
 
@@ -223,7 +235,7 @@ class ParseGuards:
 
     max_tags: int = 20_000
     max_attributes: int = 2_000  # the most of 1,576 real pages: 307 (html_eval); 150,000 take ~100 CPU-s
-    max_reconstructed: int = 1_000_000  # the most of 1,576 real pages: 161,318 (upper estimate); 9 M: 3.7 GB
+    max_reconstructed: int = 500_000  # the most of 1,576 real pages: 161,318 (upper estimate); 9 M: 3.7 GB
 
     def problem(self, html: str) -> str | None:
         """None if the page may be parsed, else which guard it fails: "tags", "attributes" or "formatting"."""

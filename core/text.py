@@ -165,6 +165,7 @@ def _exceptions() -> dict[str, tuple[str, ...]]:
 
 
 SPECIAL_CASES = _exceptions()
+_LONGEST_SPECIAL = max(map(len, SPECIAL_CASES))
 
 
 def _affixes(string: str, specials: dict) -> list[str]:
@@ -172,12 +173,17 @@ def _affixes(string: str, specials: dict) -> list[str]:
     prefixes: list[str] = []
     suffixes: list[str] = []
     last = -1
-    while string and len(string) != last and string not in specials and not string.isalpha():
+    # A longer string is in no table: it need not be hashed (O(n) a step)
+    longest = _LONGEST_SPECIAL if specials is SPECIAL_CASES else max(map(len, specials), default=0)
+    while string and len(string) != last and not (len(string) <= longest and string in specials):
+        if string.isalpha():
+            break
         last = len(string)
         match = _PREFIX(string)
         pre = match.end() if match else 0
-        suf = 0 if pre and string[pre:] in specials else _suffix_length(string[pre:])
-        if suf and string[:-suf] in specials:
+        rest = string[pre:]
+        suf = 0 if pre and len(rest) <= longest and rest in specials else _suffix_length(rest)
+        if suf and len(string) - suf <= longest and string[:-suf] in specials:
             pre = 0  # spaCy takes the suffix alone here
         elif pre + suf > len(string):
             suf = 0  # overlapping: the prefix alone
@@ -191,7 +197,7 @@ def _affixes(string: str, specials: dict) -> list[str]:
 
 def _suffix_length(string: str) -> int:
     """len(spaCy's suffix_search(string)): the leftmost position where a suffix rule matches to the end."""
-    dots = _DOTS(string)
+    dots = _DOTS(string) if string.endswith("..") else None  # a search from the start: only where it can match
     if dots and dots.start() < len(string) - _SUFFIX_SPAN:
         return len(string) - dots.start()
     match = _SUFFIX(string, max(0, len(string) - _SUFFIX_SPAN))  # lookbehinds still see the whole string

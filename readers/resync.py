@@ -4,7 +4,8 @@ A WARC file can hold a record that cannot be read (a truncated or corrupt gzip m
 `Content-Length` that runs past its block or stops short of it). The reader counts it and goes on at the next
 record start, so one bad record costs only itself (datatrove and cc_net stop at the first one). Where records
 start: in a .warc.gz, at a gzip member whose first bytes decompress to `WARC/` (CommonCrawl writes one record
-per member); in a plain WARC, after the blank line that ends a record, at `WARC/1.`.
+per member); in a plain WARC, at a `WARC/1.x` version line followed by a header with a Content-Length (a record
+cut short leaves no line end before the next one).
 
 An input that fails for good (a remote read whose retries are exhausted) must not be taken for a corrupt
 record: skipping to the next member would lose the documents after the gap and shift every record ordinal
@@ -21,7 +22,7 @@ from typing import Iterator
 
 GZIP_MAGIC = b"\x1f\x8b"
 _MEMBER_START = b"\x1f\x8b\x08"  # gzip magic + deflate
-_PLAIN_START = b"\r\n\r\nWARC/1."  # a record's end (its block, then a blank line) and the next one's version
+_PLAIN_START = b"WARC/1."  # where a record's version line may start (checked by _plain_header_at)
 _SCAN_CHUNK = 1 << 20
 MAX_HEADER_BYTES = 32 << 10  # fastwarc's default max_header_len
 
@@ -74,9 +75,14 @@ class WatchedInput(io.RawIOBase):
         super().close()
 
 
+MAX_RECORD_BYTES = 1 << 40  # a Content-Length past this is a lie (and would overflow a seek)
+
+
 def record_end(stream, position: int, content_length: int, gzipped: bool) -> int | None:
     """Where the record at `position` ends if its Content-Length is right (its block is followed by the blank
     line that ends a record and, in a .warc.gz, by the end of its gzip member), else None."""
+    if content_length > MAX_RECORD_BYTES:
+        return None
     stream.seek(position)
     if gzipped:
         return _member_end(stream, position, content_length)
@@ -90,31 +96,67 @@ def record_end(stream, position: int, content_length: int, gzipped: bool) -> int
 
 
 def _member_end(stream, position: int, content_length: int) -> int | None:
-    decoder, raw, consumed = zlib.decompressobj(wbits=31), bytearray(), 0
+    """Decompress the member at `position` (keeping only its head, so a large record costs no memory) and
+    check that it holds exactly a header, `content_length` bytes and the closing blank line."""
+    decoder, head, size, consumed = zlib.decompressobj(wbits=31), bytearray(), 0, 0
     limit = content_length + MAX_HEADER_BYTES + 4
-    while not decoder.eof and len(raw) <= limit and (chunk := stream.read(1 << 16)):
+    while not decoder.eof and size <= limit and (chunk := stream.read(1 << 16)):
         try:
-            raw += decoder.decompress(chunk, limit + 1 - len(raw))
+            out = decoder.decompress(chunk, 1 << 20)
+            while decoder.unconsumed_tail and size + len(out) <= limit:  # a highly compressed member
+                size, head = size + len(out), (head + out)[: MAX_HEADER_BYTES + 4]
+                out = decoder.decompress(decoder.unconsumed_tail, 1 << 20)
         except zlib.error:
             return None
+        size, head = size + len(out), (head + out)[: MAX_HEADER_BYTES + 4]
         consumed += len(chunk) - len(decoder.unused_data) - len(decoder.unconsumed_tail)
-    header_end = raw.find(b"\r\n\r\n")
-    fits = decoder.eof and header_end >= 0 and len(raw) == header_end + 4 + content_length + 4
+    header_end = head.find(b"\r\n\r\n")
+    fits = decoder.eof and header_end >= 0 and size == header_end + 4 + content_length + 4
     return position + consumed if fits else None
+
+
+def first_record_start(stream) -> tuple[int | None, bool]:
+    """(where the first record starts, whether the file is gzipped), looking past junk in the first MB: a stray
+    byte before the first gzip member, or a gzip magic before a plain WARC. (None, _) if no record is there."""
+    head = stream.peek(_SCAN_CHUNK)[:_SCAN_CHUNK]  # what the buffer holds: no second request for a remote file
+    if head.startswith(b"WARC/"):
+        return 0, False
+    if head.startswith(GZIP_MAGIC) and _member_holds_warc(stream, 0):
+        return 0, True
+    member = next((at for at in _finds(head, _MEMBER_START) if _member_holds_warc(stream, at)), None)
+    plain = next((at for at in _finds(head, b"WARC/1.") if at == 0 or head[at - 1 : at] == b"\n"), None)
+    found = [(at, gzipped) for at, gzipped in ((member, True), (plain, False)) if at is not None]
+    return min(found) if found else (None, head.startswith(GZIP_MAGIC))
+
+
+def _finds(data: bytes, marker: bytes) -> Iterator[int]:
+    at = data.find(marker)
+    while at >= 0:
+        yield at
+        at = data.find(marker, at + 1)
 
 
 def next_record_start(stream, position: int, gzipped: bool) -> int | None:
     """The first offset after `position` where a record starts (see the module docstring), or None."""
     marker = _MEMBER_START if gzipped else _PLAIN_START
-    for hit in _occurrences(stream, marker, position + 1):
-        if not gzipped:
-            return hit + len(b"\r\n\r\n")
-        if _member_holds_warc(stream, hit):
+    for hit in occurrences(stream, marker, position + 1):
+        if not gzipped and _plain_header_at(stream, hit):
+            return hit
+        if gzipped and _member_holds_warc(stream, hit):
             return hit
     return None
 
 
-def _occurrences(stream, marker: bytes, start: int) -> Iterator[int]:
+def _plain_header_at(stream, at: int) -> bool:
+    """Does a WARC header start at `at` (a version line, then a Content-Length before the blank line)? A record
+    cut short leaves no line end before the next one, so any `WARC/1.` is a candidate."""
+    stream.seek(at)
+    head = stream.read(MAX_HEADER_BYTES)
+    end = head.find(b"\r\n\r\n")
+    return head[:10] in (b"WARC/1.0\r\n", b"WARC/1.1\r\n") and b"\r\ncontent-length:" in head[:end].lower()
+
+
+def occurrences(stream, marker: bytes, start: int) -> Iterator[int]:
     """Offsets of `marker` at or after `start`, reading forward in chunks (a hit may span two chunks)."""
     offset, tail = start, b""
     stream.seek(start)

@@ -26,7 +26,14 @@ from core.retry import RetryPolicy
 from core.storage import open_input
 from readers.arc import arc_records
 from readers.lf_warc import lf_records, starts_lf_only
-from readers.resync import GZIP_MAGIC, WatchedInput, next_record_start, record_end
+from readers.resync import (
+    GZIP_MAGIC,
+    MAX_RECORD_BYTES,
+    WatchedInput,
+    first_record_start,
+    next_record_start,
+    record_end,
+)
 
 # datatrove's WarcReader keeps the same two MIME types (plus text/plain for WET conversion records).
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -72,6 +79,7 @@ class WarcReader:
         self.record_types: collections.Counter[str] = collections.Counter()
         self.position: tuple[int, int | None] = (0, None)  # bytes of the file read so far, and its size
         self.state = _ReadState("", 0, {})
+        self.size = lambda: None
 
     def __call__(
         self, path: str, file_index: int, retry: RetryPolicy | None = None, skip: Mapping[int, str] | None = None
@@ -81,11 +89,13 @@ class WarcReader:
         record ordinal -> error kind, for records not to be read at all (quarantined by an earlier attempt)."""
         state = self.state = _ReadState(path, file_index, skip or {})
         with _open_supported(path, retry) as (watched, stream, framing):
+            self.size = watched.size  # a remote file's size is known once its read has connected
             self.position = (0, watched.size())
             if framing is None:
                 yield from self._warc_rows(watched, stream, state)
             else:  # ARC, or a WARC with LF line ends: records framed by our own code, parsed by fastwarc
-                yield from self._framed_rows(framing(stream, path, self.cfg.max_payload_bytes), state)
+                records = framing(stream, path, self.cfg.max_payload_bytes)
+                yield from self._framed_rows(_until_broken(records, watched), state)
             self.position = (self.position[1] or stream.tell(), self.position[1])  # read to the end
         if state.ordinal == 0 and not self.record_types:
             raise UnsupportedInput(f"{path}: no WARC record found: not a WARC/WET file, or empty")
@@ -101,8 +111,11 @@ class WarcReader:
                 yield self._row(record, state, offset)
 
     def _warc_rows(self, watched: WatchedInput, stream, state: _ReadState) -> Iterator[dict]:
-        gzipped = stream.peek(2)[:2] == GZIP_MAGIC
-        base: int | None = 0
+        base, gzipped = first_record_start(stream)
+        if base is None:
+            raise UnsupportedInput(f"{state.path}: no WARC record found: not a WARC/WET file")
+        if base > 0:  # bytes before the first record: counted as one corrupt record, the file is read
+            yield state.error_row(0, "read.corrupt_record")
         while base is not None:
             broken = yield from self._segment(watched, stream, state, base, gzipped)
             base = None if broken is None else (yield from self._resync(stream, state, broken, gzipped))
@@ -121,6 +134,8 @@ class WarcReader:
                 record = next(records)
             except StopIteration:  # or so fastwarc says: an empty gzip member mid-file looks like the end too
                 watched.raise_if_failed()
+                if held is None and base > 0 and _bytes_at(stream, base):  # where a record was found, none read
+                    return _Broken(base, None, "read.corrupt_record")
                 return None if held is None else _Broken(held.position, held, "read.truncated", at_end=True)
             except (OSError, ValueError) as e:  # fastwarc's errors on corrupt or truncated input
                 watched.raise_if_failed()
@@ -160,7 +175,7 @@ class WarcReader:
         if held.row is not None:
             yield held.row  # a last record without its closing blank line, or the file simply ends in it
         if broken.at_end:
-            return None if end is None else _records_after(stream, end, gzipped)
+            return None if end is None else _records_after(stream, end, gzipped, self.size())
         yield state.error_row(end, broken.kind)
         return next_record_start(stream, end, gzipped)
 
@@ -222,14 +237,36 @@ class WarcReader:
         return None
 
 
-def _records_after(stream, end: int, gzipped: bool) -> int | None:
-    """Where a record starts after `end`, where fastwarc saw the end of the file: None at the real end. fastwarc
-    stops at an empty gzip member, and the records after it would be lost without a trace."""
+def _bytes_at(stream, position: int) -> bool:
+    stream.seek(position)
+    return bool(stream.read(1))
+
+
+def _until_broken(records, watched: WatchedInput):
+    """A framed reader's records until its stream breaks (a bad CRC, a cut gzip member): then one error, and the
+    end. A gzip stream cannot be resynced from inside; a failure of the input itself still fails the file."""
+    while True:
+        try:
+            item = next(records)
+        except StopIteration:
+            return
+        except (OSError, EOFError, zlib.error) as e:
+            watched.raise_if_failed()
+            yield None, 0, _error_kind(e)
+            return
+        yield item
+
+
+def _records_after(stream, end: int, gzipped: bool, size: int | None) -> int | None:
+    """Where a record starts after `end`, where fastwarc saw the end of the file: None at the real end (known
+    from the file's size without a request, when it is known). fastwarc stops at an empty gzip member, and the
+    records after it would be lost without a trace."""
+    if size is not None and end >= size:
+        return None
     stream.seek(end)
     if not stream.read(1):
         return None
-    # The plain marker holds the blank line that closes the record before: search from just before `end`.
-    return next_record_start(stream, end - 1 if gzipped else end - 5, gzipped)
+    return next_record_start(stream, end - 1, gzipped)
 
 
 def _decoded_body(record, max_bytes: int) -> tuple[bytes, str | None]:
@@ -369,7 +406,8 @@ class _ReadState:
             id=headers.get("WARC-Record-ID"),
             url=(headers.get("WARC-Target-URI") or "").strip("<>") or None,
             date=headers.get("WARC-Date"),
-            content_length=record.content_length,
+            # a Content-Length past 2^63 does not fit the int64 column (and is a lie): kept as unknown
+            content_length=record.content_length if record.content_length <= MAX_RECORD_BYTES else None,
         )
         return row
 
