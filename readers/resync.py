@@ -124,7 +124,7 @@ def first_record_start(stream) -> tuple[int | None, bool]:
     if head.startswith(GZIP_MAGIC) and _member_holds_warc(stream, 0):
         return 0, True
     member = next((at for at in _finds(head, _MEMBER_START) if _member_holds_warc(stream, at)), None)
-    plain = next((at for at in _finds(head, b"WARC/1.") if at == 0 or head[at - 1 : at] == b"\n"), None)
+    plain = next((at for at in _finds(head, _PLAIN_START) if _plain_header_at(stream, at)), None)
     found = [(at, gzipped) for at, gzipped in ((member, True), (plain, False)) if at is not None]
     return min(found) if found else (None, head.startswith(GZIP_MAGIC))
 

@@ -524,6 +524,14 @@ KNOWN: dict[str, tuple[str, Any]] = {
     "prepass_misnested_300x1900": ("html.prepass", _misnested(300, 1900)),
     "split_words_100k_dollars": ("text.split_words", _P((_R("$", 100_000),))),
     "split_words_dots_then_bangs": ("text.split_words", _P((_R("0"), _R(".", 3000), _R("!", 300)))),
+    # bench.perf.fuzz --minutes 5 --seed 22: the first record's first and last bytes flipped, so no line end
+    # precedes the next record's version line
+    "warc_first_record_flipped_at_both_ends": ("reader.framing", fs.MutatedWarc(
+        pages=(0, 0), requests=False, warcinfo=False, compress=False, target=0,
+        mutation=fs.Mutation("flip", ((0.0, 1), (1.0, 1))))),
+    "warc_warcinfo_flipped_at_both_ends": ("reader.framing", fs.MutatedWarc(
+        pages=(0, 0), requests=False, warcinfo=True, compress=False, target=0,
+        mutation=fs.Mutation("flip", ((0.0, 1), (1.0, 1))))),
 }  # fmt: skip
 
 
