@@ -244,3 +244,15 @@ def test_a_file_with_more_poison_records_than_retries_is_run_again_while_its_qua
     failed = [("a.warc.gz", "WorkerCrashedError"), ("b.warc.gz", "OSError: gone for good")]
     assert rerun_after_quarantine(out, files, failed, run_again, echo=lambda line: None) == [failed[1]]
     assert rounds == [["a.warc.gz"]] * 3  # b has no quarantine: never run again
+
+
+def test_a_run_with_an_unreadable_input_exits_3_not_0():
+    """A file that is not a WARC at all is committed as `status: error`; a scheduler must not see success."""
+    from pipeline.engine import RunResult
+
+    def report(*statuses: str) -> dict:
+        return {"conservation": {"ok": True}, "files": [{"status": s, "message": None} for s in statuses]}
+
+    assert RunResult(report("ok", "ok")).exit_code == 0
+    assert RunResult(report("ok", "error")).exit_code == 3
+    assert RunResult(report("ok", "error"), failed=[("x.warc.gz", "WorkerCrashedError")]).exit_code == 1
