@@ -11,6 +11,7 @@ marker: a file whose stats exist is done and is skipped by a re-run; anything el
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from dataclasses import dataclass
 
@@ -37,6 +38,8 @@ from pipeline.config import PipelineConfig
 from pipeline.progress import Throttled
 from pipeline.steps import build_steps, measure
 from readers.warc import UnsupportedInput
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,13 +115,16 @@ def _record_guard(config: PipelineConfig, path: str, file_index: int, stage_name
     options = config.options
     watch = None
     if options.record_watchdog and watchdog.available():
-        watch = watchdog.RecordWatch(
-            path,
-            stage_names,
-            quarantine.path_for(options.output, file_index),
-            cpu_limit_s=hard_cpu_limit_s(options.record_cpu_budget_s),
-            memory_limit_mb=watchdog.memory_ceiling_mb(options.max_task_memory_mb),
-        )
+        try:
+            watch = watchdog.RecordWatch(
+                path,
+                stage_names,
+                quarantine.path_for(options.output, file_index),
+                cpu_limit_s=hard_cpu_limit_s(options.record_cpu_budget_s),
+                memory_limit_mb=watchdog.memory_ceiling_mb(options.max_task_memory_mb),
+            )
+        except OSError as e:  # no temporary folder, no process to spare: the file runs with the soft limits only
+            log.warning("%s: no record watchdog (%s: %s); soft per-record limits only", path, type(e).__name__, e)
     try:
         yield RecordGuard(options.record_cpu_budget_s, watch, tuple(stage_names))
     finally:

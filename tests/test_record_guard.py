@@ -256,3 +256,21 @@ def test_a_run_with_an_unreadable_input_exits_3_not_0():
     assert RunResult(report("ok", "ok")).exit_code == 0
     assert RunResult(report("ok", "error")).exit_code == 3
     assert RunResult(report("ok", "error"), failed=[("x.warc.gz", "WorkerCrashedError")]).exit_code == 1
+
+
+def test_a_watchdog_that_cannot_start_leaves_the_file_to_the_soft_limits(tmp_path, monkeypatch):
+    """A worker without a usable temporary folder (or a process to spare) still commits its files."""
+    from core import watchdog
+    from pipeline.config import load
+    from pipeline.filepass import process_file
+
+    def no_watch(*args, **kwargs):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(watchdog, "RecordWatch", no_watch)
+    warc = tmp_path / "clean.warc.gz"
+    _wet(warc, None)
+    yaml = tmp_path / "clean.yaml"
+    yaml.write_text(f"input: [{warc}]\noutput: {tmp_path / 'out'}\nstages:\n  - stage: read\n")
+    stats = process_file(0, str(warc), load(str(yaml)))
+    assert stats["kept"] == 2 and stats["errors"] == {}
