@@ -91,14 +91,18 @@ def rerun_after_quarantine(output: str, files: list[str], failed: list[tuple[str
     """Files whose every attempt died on a record the watchdog then quarantined have made progress: each attempt
     skipped one more such record (core/watchdog.py). Run them again, while their quarantine lists grow, at most
     QUARANTINE_ROUNDS times, so that a file with more poison records than Ray's `max_retries` still commits.
-    One request per failed file and round. Returns the files that still failed."""
+    One listing of quarantine/ a round, then a read of each failed file's list that exists (a file that failed for
+    another reason costs nothing). Returns the files that still failed."""
     index_of = {path: i for i, path in enumerate(files)}
     known: dict[int, int] = {}
+    fs, _ = storage.filesystem(output)
     for _ in range(QUARANTINE_ROUNDS):
         grown = []
+        listed = storage.list_names(fs, storage.join(output, quarantine.FOLDER))
         for path, _error in failed:
             index = index_of[path]
-            count = len(quarantine.load(quarantine.path_for(output, index)))
+            list_path = quarantine.path_for(output, index)
+            count = len(quarantine.load(list_path)) if list_path.rsplit("/", 1)[-1] in listed else 0
             if count > known.get(index, 0):
                 grown.append((index, path))
                 known[index] = count

@@ -25,6 +25,9 @@ _MEMBER_START = b"\x1f\x8b\x08"  # gzip magic + deflate
 _PLAIN_START = b"WARC/1."  # where a record's version line may start (checked by _plain_header_at)
 _SCAN_CHUNK = 1 << 20
 MAX_HEADER_BYTES = 32 << 10  # fastwarc's default max_header_len
+# Where resync looks for a header's Content-Length: real WARC headers are well under 4 KB, and a file of
+# repeated version lines must not cost 32 KB of reading each
+_HEADER_CHECK_BYTES = 4096
 
 
 class WatchedInput(io.RawIOBase):
@@ -151,9 +154,11 @@ def _plain_header_at(stream, at: int) -> bool:
     """Does a WARC header start at `at` (a version line, then a Content-Length before the blank line)? A record
     cut short leaves no line end before the next one, so any `WARC/1.` is a candidate."""
     stream.seek(at)
-    head = stream.read(MAX_HEADER_BYTES)
+    if stream.read(10) not in (b"WARC/1.0\r\n", b"WARC/1.1\r\n"):  # most candidates end here, 10 bytes read
+        return False
+    head = stream.read(_HEADER_CHECK_BYTES)
     end = head.find(b"\r\n\r\n")
-    return head[:10] in (b"WARC/1.0\r\n", b"WARC/1.1\r\n") and b"\r\ncontent-length:" in head[:end].lower()
+    return end >= 0 and b"content-length:" in head[:end].lower()
 
 
 def occurrences(stream, marker: bytes, start: int) -> Iterator[int]:
